@@ -1,0 +1,511 @@
+"""A local OpenAI-compatible streaming server backed by the simulated model (offline, no key).
+
+Endpoints: POST /v1/responses, POST /v1/chat/completions (both with stream true/false),
+GET /v1/models. Any model name is accepted and echoed back; the default is "kit-sim-1".
+
+Command line (prints one line, the base URL, once it is ready; Ctrl-C stops it):
+
+    python -m helpers.server --host 127.0.0.1 --port 0 --ttft-ms 300 --tokens-per-second 40
+
+In a notebook:
+
+    with LocalServer(ttft=0.3, tokens_per_second=40) as server:
+        client = OpenAI(base_url=server.base_url, api_key="unused")
+
+Faults, per server (`--fault`, `LocalServer(fault=...)`) or per request with
+`extra_body={"simulation": {"fault": ..., "fault_after": N}}`. What the openai SDK raises:
+
+  fault   what the server does                       what a learner sees (openai 3.57)
+  "429"   429 before the stream (retry-after-ms)     RateLimitError, after max_retries retries
+  "500"   500 before the stream                      InternalServerError, after max_retries retries
+  "error" error event after N tokens                 Responses: events "error" then
+                                                     "response.failed" (no exception; the
+                                                     stream helper's get_final_response()
+                                                     raises RuntimeError). Chat: APIError.
+  "drop"  closes the socket after N tokens           APIConnectionError while iterating
+  "stall" pauses stall_seconds after N tokens        APITimeoutError if the client's timeout
+                                                     is shorter, else a late but whole answer
+
+A server-wide fault can be limited to the first `fault_count` requests (e.g. fault="429",
+fault_count=2: the SDK's two default retries then succeed).
+
+Security: binds 127.0.0.1 by default; a non-loopback host needs --api-key, and with a key every
+request must send `Authorization: Bearer KEY` (else an OpenAI-shaped 401).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hmac
+import ipaddress
+import json
+import logging
+import socket
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from helpers.sim_events import (
+    DropConnection,
+    Event,
+    chat_events,
+    collect_chat,
+    collect_response,
+    new_id,
+    response_events,
+)
+from helpers.sim_requests import (
+    MAX_BODY_BYTES,
+    RequestError,
+    SimRequest,
+    Simulation,
+    parse_chat_request,
+    parse_json_body,
+    parse_responses_request,
+)
+from helpers.simulated_model import MODEL_ID, LatencyProfile
+from helpers.sse import format_event
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_response(error: RequestError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's own 404/405 and friends, in OpenAI's error shape so the SDK maps them."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"Unknown request URL: {request.method} {request.url.path}."
+        return error_response(RequestError(message, status=404, code="unknown_url"))
+    message = f"{exc.detail} ({request.method} {request.url.path})."
+    return error_response(RequestError(message, status=exc.status_code))
+
+
+async def unexpected_error(request: Request, exc: Exception) -> Response:
+    message = f"The server had an error processing your request ({type(exc).__name__})."
+    return error_response(
+        RequestError(message, status=500, type="server_error", code="server_error")
+    )
+
+
+# --------------------------------------------------------------------------- streaming
+
+
+def sse_frame(event_type: str | None, payload: dict[str, Any] | str, event_id: str) -> bytes:
+    """One SSE frame: compact JSON, UTF-8 kept as is (like the real API)."""
+    data = (
+        payload
+        if isinstance(payload, str)
+        else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+    )
+    return format_event(data, event=event_type, id=event_id)
+
+
+async def responses_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Responses API framing: `event:` names the type, `id:` is the sequence number."""
+    async for event_type, payload in events:
+        yield sse_frame(event_type, payload, str(payload["sequence_number"]))
+
+
+async def chat_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Chat Completions framing: data-only events, then `data: [DONE]` unless an error ended it."""
+    index = 0
+    async for event_type, payload in events:
+        yield sse_frame(None, payload, str(index))
+        index += 1
+        if event_type == "error":
+            return
+    yield sse_frame(None, "[DONE]", str(index))
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+class EventStream:
+    """An ASGI response that sends SSE frames and stops generating the moment the client leaves.
+
+    Two tasks race: one pumps frames to the socket, one waits for `http.disconnect`. Whichever
+    finishes first cancels the other, so an abandoned stream never keeps a task alive.
+    """
+
+    def __init__(
+        self, frames: AsyncIterator[bytes], live: dict[str, asyncio.Task[None]], stream_id: str
+    ):
+        self.frames, self.live, self.stream_id = frames, live, stream_id
+
+    async def _pump(self, send: Send) -> None:
+        async for frame in self.frames:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),  # ask nginx-style proxies not to buffer
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        pump = asyncio.create_task(self._pump(send))
+        hangup = asyncio.create_task(_wait_for_disconnect(receive))
+        self.live[self.stream_id] = pump
+        try:
+            await asyncio.wait({pump, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            pump.cancel()
+            hangup.cancel()
+            await asyncio.gather(pump, hangup, return_exceptions=True)
+            self.live.pop(self.stream_id, None)
+        if not pump.cancelled() and pump.exception() is not None:
+            raise pump.exception()  # DropConnection: uvicorn then closes the socket mid-body
+
+
+class _HideDropConnection(logging.Filter):
+    """uvicorn logs every exception that ends a response; an injected drop is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
+
+
+# --------------------------------------------------------------------------- endpoints
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refusing more than MAX_BODY_BYTES so a client cannot exhaust memory."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def simulation_for(request: Request) -> Simulation:
+    """The server's settings, with a server-wide fault used up after `fault_count` requests."""
+    state = request.app.state
+    simulation: Simulation = state.simulation
+    if simulation.fault is not None and state.fault_budget is not None:
+        if state.fault_budget <= 0:
+            return replace(simulation, fault=None)
+        state.fault_budget -= 1
+    return simulation
+
+
+def raise_pre_stream_fault(sim: SimRequest) -> None:
+    fault = sim.simulation.fault
+    if fault == "429":
+        wait_ms = sim.simulation.retry_after_ms
+        raise RequestError(
+            f"Rate limit reached for {sim.model} (simulated fault '429'). "
+            f"Please try again in {wait_ms}ms.",
+            status=429,
+            type="requests",
+            code="rate_limit_exceeded",
+            headers={"retry-after-ms": str(wait_ms)},
+        )
+    if fault == "500":
+        raise RequestError(
+            "The server had an error while processing your request (simulated fault '500').",
+            status=500,
+            type="server_error",
+            code="server_error",
+        )
+
+
+async def create_response(request: Request) -> Any:
+    return await _answer(
+        request, parse_responses_request, response_events, collect_response, responses_frames
+    )
+
+
+async def create_chat_completion(request: Request) -> Any:
+    return await _answer(request, parse_chat_request, chat_events, collect_chat, chat_frames)
+
+
+async def _answer(request: Request, parse: Any, events: Any, collect: Any, frames: Any) -> Any:
+    """Shared by both APIs: check the request, inject pre-stream faults, stream or collect."""
+    try:
+        sim = parse(parse_json_body(await read_body(request)), simulation_for(request))
+        raise_pre_stream_fault(sim)
+        if not sim.stream:
+            return JSONResponse(await collect(sim))
+    except RequestError as error:
+        return error_response(error)
+    return EventStream(frames(events(sim)), request.app.state.live_streams, new_id("stream_"))
+
+
+async def list_models(request: Request) -> JSONResponse:
+    model = {
+        "id": MODEL_ID,
+        "object": "model",
+        "created": int(request.app.state.started_at),
+        "owned_by": "streaming-llm-kit",
+    }
+    return JSONResponse({"object": "list", "data": [model]})
+
+
+# --------------------------------------------------------------------------- the app
+
+
+class RequireApiKey:
+    """ASGI middleware: without `Authorization: Bearer <key>`, answer 401 like OpenAI does."""
+
+    def __init__(self, app: ASGIApp, api_key: str):
+        self.app, self.expected = app, f"Bearer {api_key}".encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"authorization", b"")
+        if hmac.compare_digest(given, self.expected):
+            return await self.app(scope, receive, send)
+        if scope["type"] == "websocket":
+            await receive()  # websocket.connect
+            return await send(
+                {"type": "websocket.close", "code": 1008, "reason": "invalid API key"}
+            )
+        message = (
+            "Incorrect API key provided."
+            if given
+            else "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
+        )
+        await error_response(RequestError(message, status=401, code="invalid_api_key"))(
+            scope, receive, send
+        )
+
+
+def create_app(
+    simulation: Simulation | None = None,
+    *,
+    api_key: str | None = None,
+    fault_count: int | None = None,
+) -> Starlette:
+    """The Starlette app; `app.state.live_streams` maps stream id -> the task sending it."""
+    app = Starlette(
+        routes=[
+            Route("/v1/responses", create_response, methods=["POST"]),
+            Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
+            Route("/v1/models", list_models, methods=["GET"]),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: unexpected_error},
+    )
+    app.state.simulation = simulation or Simulation()
+    app.state.fault_budget = fault_count
+    app.state.live_streams = {}
+    app.state.started_at = time.time()
+    if api_key:
+        app.add_middleware(RequireApiKey, api_key=api_key)
+    return app
+
+
+def uvicorn_config(app: Starlette) -> uvicorn.Config:
+    logging.getLogger("uvicorn.error").addFilter(_HideDropConnection())
+    return uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+    )
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind ourselves, so port 0 gives a free port we know before the server starts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def base_url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}/v1"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class LocalServer:
+    """Runs the server in a background thread, for notebooks.
+
+    `with LocalServer() as server:` or `server = LocalServer().start()` ... `server.stop()`.
+    Keyword arguments: ttft, tokens_per_second, jitter, think_time, prefill_tokens_per_second
+    (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key.
+    """
+
+    def __init__(
+        self,
+        *,
+        ttft: float = 0.3,
+        tokens_per_second: float = 40.0,
+        jitter: float = 0.25,
+        think_time: float = 0.0,
+        prefill_tokens_per_second: float | None = None,
+        seed: int = 0,
+        fault: str | None = None,
+        fault_after: int = 5,
+        stall_seconds: float = 3600.0,
+        fault_count: int | None = None,
+        api_key: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        latency = LatencyProfile(
+            ttft, tokens_per_second, jitter, prefill_tokens_per_second, think_time
+        )
+        simulation = Simulation(latency, seed, fault, fault_after, stall_seconds)
+        self.app = create_app(simulation, api_key=api_key, fault_count=fault_count)
+        self._host, self._port = host, port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.base_url = ""
+
+    def __repr__(self) -> str:
+        state = "running" if self.running else "stopped"
+        return f"LocalServer({self.base_url or 'not started'}, {state})"
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def live_streams(self) -> int:
+        """How many streams are being sent right now (a gauge for leak checks)."""
+        return len(self.app.state.live_streams)
+
+    def task_count(self) -> int:
+        """asyncio tasks alive in the server's loop, counted from inside that loop."""
+
+        async def count() -> int:
+            return len(asyncio.all_tasks())
+
+        assert self._loop is not None, "server not started"
+        return asyncio.run_coroutine_threadsafe(count(), self._loop).result(timeout=5)
+
+    def start(self) -> LocalServer:
+        """Start in a background thread; returns once it accepts connections (well under 1 s)."""
+        if self.running:
+            return self
+        sock = bind_socket(self._host, self._port)
+        self.base_url = base_url_of(sock)
+        self._server = uvicorn.Server(uvicorn_config(self.app))
+        ready = threading.Event()
+
+        async def serve() -> None:
+            self._loop = asyncio.get_running_loop()
+            task = asyncio.create_task(self._server.serve(sockets=[sock]))  # type: ignore[union-attr]
+            while not self._server.started and not task.done():  # type: ignore[union-attr]
+                await asyncio.sleep(0.005)
+            ready.set()
+            await task
+
+        self._thread = threading.Thread(
+            target=asyncio.run, args=(serve(),), name="kit-server", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout=10) or not self._server.started:
+            raise RuntimeError("the local server did not start within 10 s")
+        return self
+
+    def stop(self) -> None:
+        """Ask uvicorn to shut down (open streams get up to 1 s) and wait for the thread."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._thread = None
+
+    def __enter__(self) -> LocalServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.server", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--ttft-ms", type=float, default=300.0)
+    parser.add_argument("--tokens-per-second", type=float, default=40.0)
+    parser.add_argument("--jitter", type=float, default=0.25)
+    parser.add_argument("--think-ms", type=float, default=0.0)
+    parser.add_argument("--prefill-tokens-per-second", type=float, default=None)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fault", choices=["error", "drop", "stall", "429", "500"], default=None)
+    parser.add_argument("--fault-after", type=int, default=5, help="tokens before error/drop/stall")
+    parser.add_argument(
+        "--fault-count", type=int, default=None, help="fault only the first N requests"
+    )
+    parser.add_argument("--stall-seconds", type=float, default=3600.0)
+    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if not is_loopback(args.host) and not args.api_key:
+        print(
+            f"Refusing to listen on {args.host!r} without --api-key: anyone on the network could "
+            "use this server. Add --api-key KEY, or use --host 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 2
+    latency = LatencyProfile(
+        args.ttft_ms / 1000,
+        args.tokens_per_second,
+        args.jitter,
+        args.prefill_tokens_per_second,
+        args.think_ms / 1000,
+    )
+    simulation = Simulation(latency, args.seed, args.fault, args.fault_after, args.stall_seconds)
+    app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
+    sock = bind_socket(args.host, args.port)
+    server = uvicorn.Server(uvicorn_config(app))
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.005)
+        if server.started:
+            print(base_url_of(sock), flush=True)
+        await task
+
+    # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown: that is a normal exit.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,283 @@
+"""The simulated model's answer as OpenAI-shaped stream events, independent of any transport.
+
+`response_events()` yields `(event_type, payload)` pairs in the same order and shapes as the
+OpenAI Responses API; `chat_events()` does the same for Chat Completions chunks. The SSE
+endpoint, the non-streamed endpoint (`collect_*`) and any later transport (a WebSocket, a
+replay buffer) all consume these generators, so they can never disagree about the answer.
+
+Tokens leave at absolute deadlines measured from the start of the stream (see
+`LatencyProfile.schedule`), so a slow event loop delays one token, not every token after it.
+
+Stream faults (from the request's `Simulation`), applied after `fault_after` tokens, or after
+the last token if the answer is shorter:
+- "error": an `error` event (Responses: then `response.failed`; Chat: a `{"error": ...}` chunk);
+- "drop":  raises `DropConnection`, and the transport closes the socket mid-body;
+- "stall": pauses `stall_seconds`, then carries on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from helpers.sim_requests import RequestError, SimRequest
+from helpers.simulated_model import Answer, answer_prompt
+
+Event = tuple[str, dict[str, Any]]
+INJECTED_ERROR_MESSAGE = "The simulated model failed mid-stream (injected fault 'error')."
+
+
+class DropConnection(Exception):
+    """Raised mid-stream so the transport hangs up without finishing the response body."""
+
+
+class _InjectedError(Exception):
+    """Internal: the 'error' fault fired; each API reports it in its own shape."""
+
+
+def new_id(prefix: str) -> str:
+    """Random ids like the real API's ("resp_…", "msg_…", "chatcmpl-…"); notebooks mask them."""
+    return prefix + secrets.token_hex(12)
+
+
+def answer_for(request: SimRequest) -> Answer:
+    return answer_prompt(
+        request.prompt, seed=request.simulation.seed, max_tokens=request.max_tokens
+    )
+
+
+async def timed_tokens(request: SimRequest, answer: Answer) -> AsyncIterator[str]:
+    """Yield each token when it is due; inject the request's stream fault on the way."""
+    sim = request.simulation
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    schedule = sim.latency.schedule(
+        len(answer.tokens), input_tokens=request.input_tokens, seed=sim.seed
+    )
+    fault_at = (
+        min(sim.fault_after, len(answer.tokens)) if sim.fault in ("error", "drop", "stall") else -1
+    )
+    for index in range(len(answer.tokens) + 1):
+        if index == fault_at:
+            if sim.fault == "stall":
+                await asyncio.sleep(sim.stall_seconds)
+                start += sim.stall_seconds  # later tokens keep their spacing after the stall
+            elif sim.fault == "drop":
+                raise DropConnection(f"injected fault 'drop' after {index} tokens")
+            else:
+                raise _InjectedError
+        if index == len(answer.tokens):
+            return
+        delay = start + schedule[index] - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        yield answer.tokens[index]
+
+
+# --------------------------------------------------------------------------- Responses API
+
+
+def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
+    content = [] if text is None else [_text_part(text)]
+    return {
+        "id": message_id,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _response_object(
+    request: SimRequest, response_id: str, created_at: int, status: str, **fields: Any
+) -> dict[str, Any]:
+    """A Response object with every field the SDK's model requires."""
+    return {
+        "id": response_id,
+        "object": "response",
+        "created_at": created_at,
+        "status": status,
+        "error": None,
+        "incomplete_details": None,
+        "instructions": request.instructions,
+        "max_output_tokens": request.max_tokens,
+        "model": request.model,
+        "output": [],
+        "parallel_tool_calls": True,
+        "previous_response_id": None,
+        "temperature": 1.0,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": "auto",
+        "tools": [],
+        "top_p": 1.0,
+        "truncation": "disabled",
+        "usage": None,
+        "metadata": {},
+        **fields,
+    }
+
+
+async def response_events(request: SimRequest) -> AsyncIterator[Event]:
+    """The Responses API stream: created, in_progress, item/part added, deltas, done events."""
+    answer = answer_for(request)
+    response_id, message_id = new_id("resp_"), new_id("msg_")
+    created_at = int(time.time())
+    sequence = itertools.count()
+    where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+
+    def event(event_type: str, **fields: Any) -> Event:
+        return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
+
+    def response(status: str, **fields: Any) -> dict[str, Any]:
+        return _response_object(request, response_id, created_at, status, **fields)
+
+    yield event("response.created", response=response("in_progress"))
+    yield event("response.in_progress", response=response("in_progress"))
+    yield event(
+        "response.output_item.added",
+        output_index=0,
+        item=_message_item(message_id, "in_progress", None),
+    )
+    yield event("response.content_part.added", **where, part=_text_part(""))
+    pieces: list[str] = []
+    try:
+        async for token in timed_tokens(request, answer):
+            pieces.append(token)
+            yield event("response.output_text.delta", **where, delta=token, logprobs=[])
+    except _InjectedError:
+        yield event("error", code="server_error", message=INJECTED_ERROR_MESSAGE, param=None)
+        partial = _message_item(message_id, "incomplete", "".join(pieces))
+        error = {"code": "server_error", "message": INJECTED_ERROR_MESSAGE}
+        yield event("response.failed", response=response("failed", error=error, output=[partial]))
+        return
+    text = "".join(pieces)
+    yield event("response.output_text.done", **where, text=text, logprobs=[])
+    yield event("response.content_part.done", **where, part=_text_part(text))
+    status = "incomplete" if answer.truncated else "completed"
+    item = _message_item(message_id, status, text)
+    yield event("response.output_item.done", output_index=0, item=item)
+    final = response(status, output=[item], usage=_usage(request.input_tokens, len(pieces)))
+    if answer.truncated:
+        final["incomplete_details"] = {"reason": "max_output_tokens"}
+        yield event("response.incomplete", response=final)
+    else:
+        yield event("response.completed", response=final)
+
+
+async def collect_response(request: SimRequest) -> dict[str, Any]:
+    """The non-streamed answer: the final Response object of the very same event stream."""
+    async for event_type, payload in response_events(request):
+        if event_type == "error":
+            raise RequestError(
+                payload["message"], status=500, type="server_error", code="server_error"
+            )
+        if event_type in ("response.completed", "response.incomplete"):
+            return payload["response"]
+    raise AssertionError("response_events ended without a final event")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- Chat Completions
+
+
+def _chat_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "prompt_tokens_details": {"cached_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0},
+    }
+
+
+async def chat_events(request: SimRequest) -> AsyncIterator[Event]:
+    """Chat Completions chunks as ("chat.completion.chunk" | "error", payload) pairs.
+
+    The transport adds the final `data: [DONE]` (after a normal end, not after an error).
+    """
+    answer = answer_for(request)
+    chunk_id, created = new_id("chatcmpl-"), int(time.time())
+
+    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Event:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        payload: dict[str, Any] = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": request.model,
+            "system_fingerprint": None,
+            "choices": [choice],
+        }
+        if request.include_usage:
+            payload["usage"] = None
+        return "chat.completion.chunk", payload
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    count = 0
+    try:
+        async for token in timed_tokens(request, answer):
+            count += 1
+            yield chunk({"content": token})
+    except _InjectedError:
+        error = {
+            "message": INJECTED_ERROR_MESSAGE,
+            "type": "server_error",
+            "param": None,
+            "code": "server_error",
+        }
+        yield "error", {"error": error}
+        return
+    yield chunk({}, "length" if answer.truncated else "stop")
+    if request.include_usage:
+        _, last = chunk({})
+        yield (
+            "chat.completion.chunk",
+            {**last, "choices": [], "usage": _chat_usage(request.input_tokens, count)},
+        )
+
+
+async def collect_chat(request: SimRequest) -> dict[str, Any]:
+    """The non-streamed chat completion, assembled from the same chunks."""
+    pieces: list[str] = []
+    finish_reason, first = None, None
+    async for event_type, payload in chat_events(request):
+        if event_type == "error":
+            raise RequestError(
+                payload["error"]["message"], status=500, type="server_error", code="server_error"
+            )
+        first = first or payload
+        for choice in payload["choices"]:
+            delta = choice["delta"]
+            if "content" in delta and "role" not in delta:  # the first chunk only names the role
+                pieces.append(delta["content"])
+            finish_reason = choice["finish_reason"] or finish_reason
+    assert first is not None
+    message = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    return {
+        "id": first["id"],
+        "object": "chat.completion",
+        "created": first["created"],
+        "model": request.model,
+        "system_fingerprint": None,
+        "choices": [
+            {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
+        ],
+        "usage": _chat_usage(request.input_tokens, len(pieces)),
+    }
