@@ -1,0 +1,248 @@
+"""Live token widgets: watch an answer type itself out, see the numbers, press Stop.
+
+Three ideas, each small:
+
+* **One growing text widget.** Every redraw sets the *whole* text of one HTML widget (inside a
+  ``pre-wrap`` block), so the browser shows a typing effect, not a list of flickering outputs.
+* **A throttle.** Tokens only go into a buffer; a ticker redraws at most every ``throttle``
+  seconds (50 ms by default), plus one final redraw. A fast stream (hundreds of tokens/s) then
+  costs at most 20 widget messages per second, and the eye cannot tell the difference.
+* **A task, not a loop in the cell.** ``view.start(...)`` runs the stream as an asyncio task on
+  the kernel's event loop and returns at once, so the kernel stays free to receive the Stop
+  click. Stop cancels the task; cancelling closes the HTTP stream (the server sees the client
+  go). ``await view.run(...)`` (or ``await task``) waits for the end; do that in a later cell,
+  or in the same cell when no one will press Stop (a headless run such as nbval).
+
+Without a frontend (nbconvert, nbval) the widgets still update their values, nobody sees
+them, and ``view.report()`` gives the plain-text result to print.
+
+The view is an explicit state machine::
+
+    idle -> waiting -> streaming -> complete
+               |           |
+               +-----------+-----> stopped (Stop pressed)  |  failed (the stream raised)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import ipywidgets as widgets
+
+from helpers.timing import StreamTiming, atimed_stream, format_ms, format_s, text_of_result
+
+DEFAULT_THROTTLE = 0.05
+FINAL_STATES = ("complete", "stopped", "failed")
+ALLOWED = {
+    "idle": ("waiting",),
+    "waiting": ("streaming", *FINAL_STATES),
+    "streaming": FINAL_STATES,
+    "complete": ("waiting",),
+    "stopped": ("waiting",),
+    "failed": ("waiting",),
+}
+
+
+def text_html(text: str) -> str:
+    """The answer as HTML: escaped (model output is not markup) and wrapped like a terminal."""
+    return (
+        '<pre style="white-space: pre-wrap; word-break: break-word; margin: 0; '
+        f'font-size: 1.1em; min-height: 4em">{html.escape(text)}</pre>'
+    )
+
+
+def metrics_text(timing: StreamTiming, state: str, now: float | None = None) -> str:
+    """One line of live numbers. Elapsed ticks even before the first token: the felt wait."""
+    if state == "idle":
+        return "idle"
+    if timing.total is not None:
+        elapsed = timing.total
+    else:
+        elapsed = (time.perf_counter() if now is None else now) - timing.started
+    rate = timing.tokens_per_second
+    return " · ".join(
+        [
+            state,
+            f"elapsed {format_s(elapsed)}",
+            f"first token {format_ms(timing.ttft) if timing.ttft is not None else '…'}",
+            f"{len(timing.pieces)} tokens",
+            f"{rate:.1f} tokens/s" if rate is not None else "… tokens/s",
+        ]
+    )
+
+
+async def one_answer(call: Callable[[], Awaitable[Any]]) -> AsyncIterator[str]:
+    """Turn a blocking call into a 'stream' of exactly one piece: nothing, then everything."""
+    yield text_of_result(await call())
+
+
+class LiveTokenView:
+    """A text area that grows as tokens arrive, a metrics line, and a Stop button."""
+
+    def __init__(self, label: str = "streamed", throttle: float = DEFAULT_THROTTLE):
+        self.label = label
+        self.throttle = throttle
+        self.state = "idle"
+        self.timing = StreamTiming(label=label)
+        self.error: BaseException | None = None
+        self.redraws = 0
+        self._task: asyncio.Task[StreamTiming] | None = None
+        self._stop_requested = False
+
+        self.heading = widgets.HTML(f"<b>{html.escape(label)}</b>")
+        self.text = widgets.HTML(text_html(""), layout=widgets.Layout(width="100%"))
+        self.text.add_class("kit-live-text")
+        self.metrics = widgets.HTML("idle")
+        self.metrics.add_class("kit-metrics")
+        self.stop_button = widgets.Button(description="Stop", icon="stop", disabled=True)
+        self.stop_button.add_class("kit-stop")
+        self.stop_button.on_click(lambda _button: self.stop())
+        self.widget = widgets.VBox(
+            [self.heading, self.text, self.metrics, self.stop_button],
+            layout=widgets.Layout(flex="1 1 0", border="1px solid #ccc", padding="6px"),
+        )
+        self.widget.add_class("kit-live-view")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """Display the view like a widget: ``view`` as the last line of a cell shows it."""
+        return _with_plain_text(self.widget, f"LiveTokenView({self.label!r})", **kwargs)
+
+    # --- the state machine --------------------------------------------------------------------
+
+    def _enter(self, state: str) -> None:
+        if state not in ALLOWED[self.state]:
+            raise RuntimeError(f"LiveTokenView cannot go from {self.state!r} to {state!r}")
+        self.state = state
+        self.stop_button.disabled = state not in ("waiting", "streaming")
+
+    def redraw(self) -> None:
+        """Copy the buffer to the widgets (one message each, only if something changed)."""
+        self.redraws += 1
+        self.text.value = text_html(self.timing.text)
+        self.metrics.value = metrics_text(self.timing, self.state)
+
+    async def _ticker(self) -> None:
+        while True:
+            self.redraw()
+            await asyncio.sleep(self.throttle)
+
+    # --- running ------------------------------------------------------------------------------
+
+    async def run(self, source: Any) -> StreamTiming:
+        """Stream ``source`` into the view and return its timing (also when Stop was pressed).
+
+        ``source`` is anything ``helpers.timing.atimed_stream`` accepts; best a function that
+        opens the stream, e.g. ``lambda: client.responses.create(..., stream=True)``, so the
+        clock includes the wait for the response headers.
+        """
+        if self.state in ("waiting", "streaming"):
+            raise RuntimeError("this view is already running a stream; make a new view")
+        self._stop_requested = False
+        self.error = None
+        timed = atimed_stream(source, label=self.label)
+        self.timing = timed.timing
+        self._enter("waiting")
+        ticker = asyncio.create_task(self._ticker())
+        try:
+            async for _item in timed:
+                if self.state == "waiting" and self.timing.pieces:
+                    self._enter("streaming")
+            self._enter("complete")
+        except asyncio.CancelledError:
+            if not self._stop_requested:
+                self._enter("failed")
+                raise
+            _swallow_our_own_cancel()
+            self._enter("stopped")
+        except Exception as exc:
+            self.error = exc
+            self._enter("failed")
+            raise
+        finally:
+            ticker.cancel()
+            await timed.aclose()  # closes the SDK stream, so the HTTP connection ends too
+            self.redraw()  # the final flush: the last tokens are never left in the buffer
+        return self.timing
+
+    async def run_blocking(self, call: Callable[[], Awaitable[Any]]) -> StreamTiming:
+        """Show a blocking call the same way: metrics tick, then the whole answer appears."""
+        return await self.run(lambda: one_answer(call))
+
+    def start(self, source: Any, blocking: bool = False) -> asyncio.Task[StreamTiming]:
+        """Run in the background on the kernel's loop; returns the task to ``await`` later."""
+        coroutine = self.run_blocking(source) if blocking else self.run(source)
+        self._task = asyncio.get_running_loop().create_task(coroutine)
+        return self._task
+
+    def stop(self) -> None:
+        """What the Stop button does: cancel the running task (a no-op when nothing runs)."""
+        if self._task is not None and not self._task.done():
+            self._stop_requested = True
+            self._task.cancel()
+
+    async def wait(self) -> StreamTiming:
+        """Wait for a ``start()``-ed run to finish."""
+        if self._task is None:
+            raise RuntimeError("nothing to wait for: call start() first")
+        return await self._task
+
+    def report(self) -> str:
+        """Plain text for a headless run: the answer, then the numbers (sanitizable shapes)."""
+        return f"{self.timing.text}\n---\n{self.timing.summary()}"
+
+
+def _with_plain_text(widget: widgets.Widget, plain: str, **kwargs: Any) -> Any:
+    """The widget's display bundle with a short text/plain (shown where widgets cannot render).
+
+    The default text/plain is the widget's full repr, every child's value included; a short
+    stable name reads better in a terminal and keeps saved notebook outputs deterministic.
+    """
+    bundle = widget._repr_mimebundle_(**kwargs)
+    if isinstance(bundle, dict):
+        bundle = {**bundle, "text/plain": plain}
+    return bundle
+
+
+def _swallow_our_own_cancel() -> None:
+    """We asked for this cancel (Stop): mark it handled, so asyncio.timeout() etc. stay correct."""
+    task = asyncio.current_task()
+    if task is not None:
+        task.uncancel()
+
+
+class RaceView:
+    """The same prompt, blocking vs streamed, started together and shown side by side."""
+
+    def __init__(self, throttle: float = DEFAULT_THROTTLE):
+        self.blocking = LiveTokenView("blocking", throttle)
+        self.streamed = LiveTokenView("streamed", throttle)
+        self.widget = widgets.HBox([self.blocking.widget, self.streamed.widget])
+        self.widget.add_class("kit-race")
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return _with_plain_text(self.widget, "RaceView('blocking' vs 'streamed')", **kwargs)
+
+    async def run(
+        self, blocking_call: Callable[[], Awaitable[Any]], stream_source: Any
+    ) -> tuple[StreamTiming, StreamTiming]:
+        """Start both at the same moment on one event loop; return (blocking, streamed)."""
+        blocking, streamed = await asyncio.gather(
+            self.blocking.run_blocking(blocking_call), self.streamed.run(stream_source)
+        )
+        return blocking, streamed
+
+    def report(self) -> str:
+        """Who showed text first, who finished first: the deterministic shape of the race."""
+        b, s = self.blocking.timing, self.streamed.timing
+        same = "the same" if b.text == s.text else "DIFFERENT"
+        return "\n".join(
+            [
+                b.summary(),
+                s.summary(),
+                f"both answers are {same} text ({len(s.text)} chars)",
+            ]
+        )

@@ -1,0 +1,226 @@
+"""helpers.widgets without a browser: real ipywidgets objects, real asyncio, the real SDK against
+the real local server. What a browser must show is checked in tests/browser/.
+
+Nothing here asserts a speed. Where the test must wait for something to happen (a stream to
+reach a few tokens, the server to notice a closed connection) it polls with a generous deadline.
+"""
+
+import asyncio
+import time
+
+import pytest
+from openai import AsyncOpenAI
+
+from helpers.server import LocalServer
+from helpers.timing import StreamTiming
+from helpers.widgets import LiveTokenView, RaceView, metrics_text, text_html
+
+PROMPT = "Why does streaming feel faster?"
+
+
+async def words(count: int, gap: float, closed: list[bool] | None = None):
+    try:
+        for index in range(count):
+            await asyncio.sleep(gap)
+            yield f"w{index} "
+    finally:
+        if closed is not None:
+            closed.append(True)
+
+
+async def wait_until(condition, deadline: float = 10.0) -> None:
+    end = time.monotonic() + deadline
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("condition not reached before the deadline")
+        await asyncio.sleep(0.01)
+
+
+# --- pure parts -------------------------------------------------------------------------------
+
+
+def test_text_html_escapes_model_output_and_keeps_whitespace():
+    rendered = text_html("<b>hi</b>\n  & bye")
+    assert "&lt;b&gt;hi&lt;/b&gt;\n  &amp; bye" in rendered
+    assert "white-space: pre-wrap" in rendered
+
+
+def test_metrics_text_while_waiting_and_after():
+    timing = StreamTiming(started=10.0)
+    assert metrics_text(timing, "waiting", now=10.25) == (
+        "waiting · elapsed 0.25 s · first token … · 0 tokens · … tokens/s"
+    )
+    timing.record("a", now=10.2)
+    timing.record("b", now=10.3)
+    timing.finish(completed=True, now=10.4)
+    assert metrics_text(timing, "complete", now=99.0) == (
+        "complete · elapsed 0.40 s · first token 200 ms · 2 tokens · 10.0 tokens/s"
+    )
+
+
+def test_dom_hooks_for_the_browser_test():
+    view = LiveTokenView("streamed")
+    assert "kit-live-text" in view.text._dom_classes
+    assert "kit-metrics" in view.metrics._dom_classes
+    assert "kit-stop" in view.stop_button._dom_classes
+    assert view.stop_button.disabled  # nothing to stop yet
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"] == "LiveTokenView('streamed')"
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+
+
+# --- running a stream -------------------------------------------------------------------------
+
+
+def test_run_shows_the_whole_text_and_completes():
+    async def main():
+        view = LiveTokenView(throttle=0.01)
+        timing = await view.run(lambda: words(5, 0.01))
+        return view, timing
+
+    view, timing = asyncio.run(main())
+    assert view.state == "complete"
+    assert timing.text == "w0 w1 w2 w3 w4 "
+    assert view.text.value == text_html("w0 w1 w2 w3 w4 ")
+    assert view.metrics.value.startswith("complete · ") and "5 tokens" in view.metrics.value
+    assert view.stop_button.disabled
+    assert "(complete)" in view.report()
+
+
+def test_throttle_buffers_a_burst_into_few_redraws():
+    """500 pieces arriving with no pause between them must not become 500 widget updates."""
+    changes: list[str] = []
+
+    async def burst():
+        for index in range(500):
+            yield f"{index} "
+
+    async def main():
+        view = LiveTokenView(throttle=0.05)
+        view.text.observe(lambda change: changes.append(change["new"]), names="value")
+        await view.run(burst)
+        return view
+
+    view = asyncio.run(main())
+    assert len(view.timing.pieces) == 500
+    assert view.redraws <= 3  # the ticker's first draw, maybe one more, and the final flush
+    assert len(changes) <= view.redraws
+    assert changes[-1] == text_html("".join(f"{i} " for i in range(500)))  # nothing lost
+
+
+def test_stop_cancels_the_task_closes_the_source_and_keeps_the_partial_text():
+    closed: list[bool] = []
+
+    async def main():
+        view = LiveTokenView(throttle=0.01)
+        task = view.start(lambda: words(1000, 0.005, closed))
+        await wait_until(lambda: len(view.timing.pieces) >= 3)
+        assert view.state == "streaming" and not view.stop_button.disabled
+        view.stop_button.click()  # the same handler the browser's click runs
+        timing = await task  # our own cancel is absorbed: the task returns normally
+        return view, timing
+
+    view, timing = asyncio.run(main())
+    assert closed == [True]
+    assert view.state == "stopped" and timing.completed is False
+    assert 3 <= len(timing.pieces) < 1000
+    assert view.text.value == text_html(timing.text)  # final flush after Stop
+    assert "(stopped early)" in view.report()
+
+
+def test_a_cancel_that_is_not_stop_still_propagates():
+    async def main():
+        view = LiveTokenView()
+        task = asyncio.ensure_future(view.run(lambda: words(1000, 0.01)))
+        await wait_until(lambda: view.timing.pieces)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return view
+
+    assert asyncio.run(main()).state == "failed"
+
+
+def test_a_failing_stream_is_reported_and_keeps_what_arrived():
+    async def broken():
+        yield "partial "
+        raise ConnectionError("server went away after 1 token")
+
+    async def main():
+        view = LiveTokenView()
+        with pytest.raises(ConnectionError, match="after 1 token"):
+            await view.run(broken)
+        return view
+
+    view = asyncio.run(main())
+    assert view.state == "failed"
+    assert isinstance(view.error, ConnectionError)
+    assert view.text.value == text_html("partial ")
+
+
+def test_a_running_view_refuses_a_second_stream_and_illegal_moves():
+    async def main():
+        view = LiveTokenView()
+        view.start(lambda: words(50, 0.01))
+        await wait_until(lambda: view.state == "streaming")
+        with pytest.raises(RuntimeError, match="already running"):
+            await view.run(lambda: words(1, 0))
+        view.stop()
+        await view.wait()
+        with pytest.raises(RuntimeError, match="cannot go from 'stopped' to 'streaming'"):
+            view._enter("streaming")
+
+    asyncio.run(main())
+
+
+# --- with the real SDK and the real local server ----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server():
+    with LocalServer(ttft=0.05, tokens_per_second=200, seed=1) as running:
+        yield running
+
+
+def test_stop_closes_the_sdk_stream_and_the_server_sees_it(server):
+    async def main():
+        async with AsyncOpenAI(base_url=server.base_url, api_key="unused") as client:
+            view = LiveTokenView(throttle=0.02)
+            source = lambda: client.responses.create(  # noqa: E731
+                model="kit-sim-1",
+                input=PROMPT,
+                stream=True,
+                extra_body={"simulation": {"tokens_per_second": 20}},
+            )
+            task = view.start(source)
+            await wait_until(lambda: len(view.timing.pieces) >= 3)
+            assert server.live_streams == 1
+            view.stop()
+            timing = await task
+            await wait_until(lambda: server.live_streams == 0)
+            return view, timing
+
+    view, timing = asyncio.run(main())
+    assert view.state == "stopped"
+    assert 3 <= len(timing.pieces) < 40
+    assert [kind for _, kind in timing.events][:2] == ["response.created", "response.in_progress"]
+
+
+def test_race_blocking_vs_streamed_same_text_stream_shows_text_first(server):
+    async def main():
+        async with AsyncOpenAI(base_url=server.base_url, api_key="unused") as client:
+            race = RaceView(throttle=0.02)
+            request = {"model": "kit-sim-1", "input": PROMPT}
+            return race, await race.run(
+                lambda: client.responses.create(**request),
+                lambda: client.responses.create(**request, stream=True),
+            )
+
+    race, (blocking, streamed) = asyncio.run(main())
+    assert blocking.text == streamed.text and len(streamed.pieces) > 20
+    assert blocking.pieces == [blocking.text]  # nothing, then everything
+    # ~60 tokens at 200 tokens/s: the stream's first token is ~0.3 s before the blocking answer
+    assert streamed.ttft < blocking.ttft
+    assert race.blocking.state == race.streamed.state == "complete"
+    assert "both answers are the same text" in race.report()
+    assert race._repr_mimebundle_()["text/plain"] == "RaceView('blocking' vs 'streamed')"
