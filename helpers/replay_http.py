@@ -1,0 +1,210 @@
+"""Resumable Responses on the local server: `background: true`, then resume from any event.
+
+What the real Responses API offers, served offline:
+
+    POST /v1/responses {"stream": true, "background": true, ...}     first connection
+    GET  /v1/responses/{id}?stream=true&starting_after=N              resume after event N
+
+Every event's SSE `id:` is its `sequence_number`, so a `Last-Event-ID: N` header means the same
+as `starting_after=N` (and wins if both are sent: it is the newer one, see helpers.replay).
+
+Our choice for "who keeps generating when the client hangs up": only a response created with
+`background: true`. It generates into a replay buffer in its own task, for at most
+`ReplayRegistry.max_generation_seconds`, and stays resumable for `keep_seconds` after it ends.
+Every other response still stops generating the moment its client leaves.
+
+The fault `"drop"` means something else for a background response: the *connection* is cut
+after `fault_after` tokens (uvicorn closes the socket mid-body) while generation carries on.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import Message
+
+from helpers.replay import (
+    ReplayBuffer,
+    ReplayRegistry,
+    UnknownEventId,
+    UnknownResponse,
+    resume_position,
+)
+from helpers.sim_events import DropConnection, response_events
+from helpers.sim_requests import RequestError, SimRequest
+
+__all__ = ["RETRY_MS", "install_resumable_responses", "replay_registry"]
+
+RETRY_MS = 250
+"""Sent as `retry:` at the start of every connection: how long a client waits to reconnect."""
+
+RETRY_LINE = f"retry: {RETRY_MS}\n".encode()
+"""Put in front of a connection's first event. Not as a block of its own: the openai SDK's
+decoder turns a block holding only `retry:` into an event with empty data and fails on it."""
+
+
+def replay_registry(app: Starlette) -> ReplayRegistry:
+    """The app's registry of resumable responses, created on first use."""
+    registry = getattr(app.state, "replay", None)
+    if registry is None:
+        registry = app.state.replay = ReplayRegistry()
+    return registry
+
+
+async def numbered_frames(sim: SimRequest) -> AsyncIterator[tuple[str, bytes]]:
+    """(event id, frame) pairs of one Responses stream: the id is the sequence number."""
+    from helpers.server import sse_frame  # late: helpers.server installs this module's routes
+
+    async for event_type, payload in response_events(sim):
+        event_id = str(payload["sequence_number"])
+        yield event_id, sse_frame(event_type, payload, event_id)
+
+
+async def follow_with_retry(
+    buffer: ReplayBuffer, position: int, *, cut_after_deltas: int | None = None
+) -> AsyncIterator[bytes]:
+    """One connection's body: the buffer from `position`, the first event carrying `retry:`.
+
+    `cut_after_deltas` injects a dropped connection after that many text deltas.
+    """
+    deltas = 0
+    prefix = RETRY_LINE
+    async for frame in buffer.follow(position):
+        yield prefix + frame
+        prefix = b""
+        if b"event: response.output_text.delta\n" in frame:
+            deltas += 1
+            if cut_after_deltas is not None and deltas >= cut_after_deltas:
+                raise DropConnection(f"injected fault 'drop' after {deltas} tokens")
+
+
+def _stream_response(request: Request, frames: AsyncIterator[bytes]) -> Any:
+    from helpers.server import EventStream
+    from helpers.sim_events import new_id
+
+    return EventStream(frames, request.app.state.live_streams, new_id("stream_"))
+
+
+def _replaying_receive(body: bytes, receive: Callable[[], Awaitable[Message]]) -> Any:
+    """An ASGI `receive` that hands out `body` once, then the real one (for disconnects)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+async def create_response_or_background(request: Request) -> Any:
+    """POST /v1/responses: `background: true` goes to the replay buffer, the rest unchanged."""
+    from helpers.server import (
+        create_response,
+        error_response,
+        read_body,
+        simulation_for,
+    )
+    from helpers.sim_requests import parse_json_body, parse_responses_request
+
+    try:
+        raw = await read_body(request)
+        body = parse_json_body(raw)
+        background = body.get("background")
+        if background is not None and not isinstance(background, bool):
+            raise RequestError(
+                f"Invalid type for 'background': expected a boolean, but got {background!r}.",
+                param="background",
+                code="invalid_type",
+            )
+        if not background:
+            fresh = Request(request.scope, _replaying_receive(raw, request.receive))
+            return await create_response(fresh)
+        sim = parse_responses_request(body, simulation_for(request))
+        if not sim.stream:
+            raise RequestError(
+                "This server supports 'background': true only with 'stream': true.",
+                param="stream",
+            )
+    except RequestError as error:
+        return error_response(error)
+    cut = sim.simulation.fault_after if sim.simulation.fault == "drop" else None
+    if cut is not None:  # the drop hits the connection, not the generation
+        sim = replace(sim, simulation=replace(sim.simulation, fault=None))
+    frames = numbered_frames(sim)
+    first_id, first_frame = await anext(frames)  # response.created carries the response id
+    response_id = _response_id_of(first_frame)
+    registry = replay_registry(request.app)
+    try:
+        buffer = registry.start(response_id, _prepend((first_id, first_frame), frames))
+    except OverflowError as exc:
+        await frames.aclose()
+        return error_response(RequestError(str(exc), status=429, code="too_many_responses"))
+    return _stream_response(request, follow_with_retry(buffer, 0, cut_after_deltas=cut))
+
+
+async def resume_response(request: Request) -> Any:
+    """GET /v1/responses/{id}?stream=true&starting_after=N (or with Last-Event-ID)."""
+    from helpers.server import error_response
+
+    response_id = request.path_params["response_id"]
+    try:
+        if request.query_params.get("stream") != "true":
+            raise RequestError(
+                "This server keeps background responses only as streams: add ?stream=true.",
+                param="stream",
+            )
+        starting_after = request.query_params.get("starting_after")
+        if starting_after is not None and not starting_after.isdigit():
+            raise RequestError(
+                f"Invalid 'starting_after': expected a sequence number, got {starting_after!r}.",
+                param="starting_after",
+            )
+        buffer = replay_registry(request.app).get(response_id)
+        last_event_id = request.headers.get("last-event-id")
+        position = resume_position(
+            buffer, last_event_id=last_event_id, starting_after=starting_after
+        )
+    except UnknownResponse as exc:
+        return error_response(RequestError(str(exc), status=404, code="response_not_found"))
+    except UnknownEventId as exc:
+        param = "Last-Event-ID" if request.headers.get("last-event-id") else "starting_after"
+        return error_response(RequestError(str(exc), param=param))
+    except RequestError as error:
+        return error_response(error)
+    if buffer.is_delivered(position):
+        return Response(status_code=204)  # EventSource's signal: stop reconnecting
+    return _stream_response(request, follow_with_retry(buffer, position))
+
+
+def _response_id_of(frame: bytes) -> str:
+    data = b"".join(
+        line[len(b"data: ") :] for line in frame.split(b"\n") if line.startswith(b"data: ")
+    )
+    return json.loads(data)["response"]["id"]
+
+
+async def _prepend(
+    first: tuple[str, bytes], rest: AsyncIterator[tuple[str, bytes]]
+) -> AsyncIterator[tuple[str, bytes]]:
+    yield first
+    async for item in rest:
+        yield item
+
+
+def install_resumable_responses(app: Starlette) -> None:
+    """Put our two routes in front of the server's own POST /v1/responses."""
+    replay_registry(app)
+    app.router.routes[0:0] = [
+        Route("/v1/responses", create_response_or_background, methods=["POST"]),
+        Route("/v1/responses/{response_id}", resume_response, methods=["GET"]),
+    ]

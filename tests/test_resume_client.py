@@ -1,0 +1,184 @@
+"""Resuming a background response over real sockets: the openai SDK and helpers.resume.
+
+The local server runs on 127.0.0.1:0; drops are real socket closes (by the client, or by the
+server's injected fault "drop"). Each test compares the resumed text with an uninterrupted
+answer to the same prompt and seed, and counts lost and duplicated events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from openai import BadRequestError, NotFoundError, OpenAI
+
+from helpers.replay_http import install_resumable_responses
+from helpers.resume import (
+    ReadyState,
+    Request,
+    ResumeError,
+    ResumingEventStream,
+    gaps_and_repeats,
+    responses_resume_request,
+    same_request_with_last_event_id,
+)
+from helpers.server import LocalServer
+
+PROMPT = "Compare websockets vs SSE"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    srv = LocalServer(ttft=0.01, tokens_per_second=400, jitter=0)
+    if not any(getattr(r, "path", "") == "/v1/responses/{response_id}" for r in srv.app.routes):
+        install_resumable_responses(srv.app)  # until helpers.server installs it itself
+    with srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def client(server: LocalServer) -> Iterator[OpenAI]:
+    with OpenAI(base_url=server.base_url, api_key="unused", max_retries=0) as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def reference_text(client: OpenAI) -> str:
+    """The same prompt answered without background and without any drop."""
+    return client.responses.create(model="m", input=PROMPT).output_text
+
+
+def body(**extra: object) -> dict[str, object]:
+    return {"model": "m", "input": PROMPT, "stream": True, "background": True, **extra}
+
+
+def text_of(payloads: list[dict]) -> str:
+    return "".join(p["delta"] for p in payloads if p["type"] == "response.output_text.delta")
+
+
+def test_gaps_and_repeats_counts_both() -> None:
+    assert gaps_and_repeats([0, 1, 2, 3]) == (0, 0)
+    assert gaps_and_repeats([0, 1, 3, 4]) == (1, 0)
+    assert gaps_and_repeats([0, 1, 1, 2, 2]) == (0, 2)
+    assert gaps_and_repeats([0, 2, 2, 5]) == (3, 1)
+    assert gaps_and_repeats([]) == (0, 0)
+
+
+def test_sdk_hangs_up_then_resumes_with_starting_after(
+    client: OpenAI, reference_text: str
+) -> None:
+    first = client.responses.create(model="m", input=PROMPT, stream=True, background=True)
+    seen = []
+    for event in first:
+        seen.append(event)
+        if event.type == "response.output_text.delta" and len(seen) >= 12:
+            break
+    first.close()  # the client hangs up mid-answer
+    response_id, last = seen[0].response.id, seen[-1].sequence_number
+    rest = list(client.responses.retrieve(response_id, stream=True, starting_after=last))
+    numbers = [e.sequence_number for e in seen + rest]
+    assert gaps_and_repeats(numbers) == (0, 0)
+    assert numbers[0] == 0 and rest[-1].type == "response.completed"
+    text = "".join(e.delta for e in seen + rest if e.type == "response.output_text.delta")
+    assert text == reference_text
+
+
+def test_our_client_survives_client_and_server_drops(server: LocalServer, reference_text: str):
+    stream = ResumingEventStream(
+        Request("POST", f"{server.base_url}/responses", json=body(
+            simulation={"fault": "drop", "fault_after": 15}
+        )),
+        resume=responses_resume_request,
+        hang_up_after=[1000, 20, 7],  # connection 1 is cut by the server after 15 tokens
+    )
+    events = list(stream)
+    endings = [a.ended_by for a in stream.attempts]
+    assert "RemoteProtocolError" in endings[0]  # the server closed mid-body
+    assert endings[1:3] == [
+        "client hung up after 20 events (injected)",
+        "client hung up after 7 events (injected)",
+    ]
+    assert endings[3] == "final event 'response.completed'"
+    assert stream.state is ReadyState.CLOSED and stream.retry_ms == 250
+    assert gaps_and_repeats(p["sequence_number"] for p in stream.payloads) == (0, 0)
+    assert len(events) == len(stream.payloads) == stream.payloads[-1]["sequence_number"] + 1
+    assert text_of(stream.payloads) == reference_text
+    assert [a.request.method for a in stream.attempts] == ["POST", "GET", "GET", "GET"]
+
+
+def test_last_event_id_header_alone_resumes_at_the_same_place(
+    server: LocalServer, client: OpenAI
+) -> None:
+    done = list(client.responses.create(model="m", input=PROMPT, stream=True, background=True))
+    url = f"{server.base_url}/responses/{done[0].response.id}?stream=true"
+    by_header = httpx.get(url, headers={"Last-Event-ID": "9"}).text
+    by_query = httpx.get(url + "&starting_after=9").text
+    both = httpx.get(url + "&starting_after=2", headers={"Last-Event-ID": "9"}).text
+    assert by_header == by_query == both
+    assert by_header.startswith("retry: 250\nevent: response.output_text.delta\nid: 10\n")
+
+
+def test_a_fully_delivered_response_answers_204_and_our_client_stops(
+    server: LocalServer, client: OpenAI
+) -> None:
+    done = list(client.responses.create(model="m", input=PROMPT, stream=True, background=True))
+    url = f"{server.base_url}/responses/{done[0].response.id}?stream=true"
+    stream = ResumingEventStream(
+        Request("GET", url, {"Last-Event-ID": str(done[-1].sequence_number)}),
+        resume=same_request_with_last_event_id,
+    )
+    assert list(stream) == []
+    assert stream.state is ReadyState.CLOSED
+    assert stream.attempts[0].ended_by == "204 No Content: nothing more to send"
+
+
+def test_a_normal_response_is_not_resumable(client: OpenAI, server: LocalServer) -> None:
+    events = list(client.responses.create(model="m", input=PROMPT, stream=True))
+    with pytest.raises(NotFoundError, match=events[0].response.id):
+        client.responses.retrieve(events[0].response.id, stream=True)
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "message"),
+    [
+        ("/responses/resp_nope?stream=true", {}, "no resumable response 'resp_nope'"),
+        ("/responses/{id}?stream=true&starting_after=x1", {}, "'x1'"),
+        ("/responses/{id}?stream=true&starting_after=99999", {}, "no event with id '99999'"),
+        ("/responses/{id}?stream=true", {"Last-Event-ID": "abc"}, "no event with id 'abc'"),
+        ("/responses/{id}", {}, "?stream=true"),
+    ],
+)
+def test_bad_resume_requests_name_the_offending_value(
+    server: LocalServer, client: OpenAI, path: str, headers: dict[str, str], message: str
+) -> None:
+    done = list(client.responses.create(model="m", input=PROMPT, stream=True, background=True))
+    url = server.base_url + path.format(id=done[0].response.id)
+    response = httpx.get(url, headers=headers)
+    assert response.status_code in (400, 404)
+    assert message in response.json()["error"]["message"]
+    # and our client turns it into an error that says the same, instead of retrying forever
+    with pytest.raises(ResumeError, match=str(response.status_code)):
+        list(ResumingEventStream(Request("GET", url, headers)))
+
+
+def test_bad_background_requests_are_refused(client: OpenAI) -> None:
+    with pytest.raises(BadRequestError, match="'background'"):
+        client.responses.create(model="m", input=PROMPT, stream=True, extra_body={
+            "background": "yes"
+        })
+    with pytest.raises(BadRequestError, match="'stream': true"):
+        client.responses.create(model="m", input=PROMPT, background=True)
+
+
+def test_our_client_gives_up_after_max_attempts(server: LocalServer) -> None:
+    stream = ResumingEventStream(
+        Request("POST", f"{server.base_url}/responses", json=body()),
+        resume=responses_resume_request,
+        hang_up_after=[3, 3, 3],
+        max_attempts=3,
+        sleep=lambda _: None,
+    )
+    with pytest.raises(ResumeError, match="gave up after 3 connections") as info:
+        list(stream)
+    assert "#3 GET 200 events=3" in str(info.value)
