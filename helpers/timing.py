@@ -27,6 +27,7 @@ import inspect
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 TEXT_DELTA_EVENT = "response.output_text.delta"
@@ -126,8 +127,7 @@ class StreamTiming:
     @property
     def gaps(self) -> list[float]:
         """Seconds between consecutive pieces: the rhythm of the typing effect."""
-        pairs = zip(self.arrivals, self.arrivals[1:], strict=False)
-        return [later - earlier for earlier, later in pairs]
+        return [later - earlier for earlier, later in pairwise(self.arrivals)]
 
     @property
     def tokens_per_second(self) -> float | None:

@@ -1,0 +1,145 @@
+"""Checks for lesson 4's exercises (live tokens: what is visible when, throttling, stopping).
+
+Why they return a message instead of raising: the committed notebook keeps the stubs
+unsolved, and its check cells must still run cleanly under nbval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from itertools import pairwise
+from types import SimpleNamespace
+from typing import Any
+
+from helpers.timing import StreamTiming
+
+TOLERANCE = 1e-9  # float sums like 0.1 + 0.05 are not exact
+
+
+def passed(number: int) -> str:
+    return f"✅ Exercise {number} passed"
+
+
+def failed(number: int, why: str) -> str:
+    """Long reprs are cut so a check cell's output stays readable."""
+    if len(why) > 240:
+        why = why[:237] + "..."
+    return f"❌ Exercise {number} not solved yet: {why}"
+
+
+def _timing(pieces: list[str], arrivals: list[float]) -> StreamTiming:
+    timing = StreamTiming(started=0.0)
+    for piece, moment in zip(pieces, arrivals, strict=True):
+        timing.record(piece, now=moment)
+    timing.finish(completed=True, now=arrivals[-1] if arrivals else 0.0)
+    return timing
+
+
+# --- Exercise 1: what could the user see at time t? ----------------------------------------------
+
+VISIBLE_CASES = [
+    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.0, ""),
+    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.2, "Hel"),  # arrived exactly at t
+    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.31, "Hello, wor"),
+    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 9.0, "Hello, world"),
+    (["whole answer"], [1.5], 1.4, ""),  # a blocking call: nothing, then everything
+]
+
+
+def check_exercise_1(visible_text_at: Callable[[StreamTiming, float], str]) -> str:
+    """Exercise 1: the text a user could see ``t`` seconds after the request."""
+    for pieces, arrivals, moment, expected in VISIBLE_CASES:
+        try:
+            result = visible_text_at(_timing(pieces, arrivals), moment)
+        except NotImplementedError:
+            return failed(1, "visible_text_at still raises NotImplementedError")
+        except Exception as error:
+            return failed(1, f"visible_text_at raised {type(error).__name__}: {error}")
+        if result != expected:
+            return failed(1, f"pieces {pieces} at {arrivals}, t={moment}: expected "
+                             f"{expected!r}, got {result!r}")
+    return passed(1)
+
+
+# --- Exercise 2: a leading + trailing throttle ----------------------------------------------------
+
+THROTTLE_CASES = [
+    ([0.1], 0.05),
+    ([0.1, 0.11, 0.12, 0.13], 0.05),  # a burst: one redraw now, one for the rest
+    ([0.0, 0.2, 0.4], 0.05),  # slow tokens: every one drawn at once
+    ([0.0, 0.01, 0.02, 0.2, 0.21, 0.5], 0.05),
+    ([i * 0.001 for i in range(300)], 0.05),  # 1000 tokens/s
+    ([0.3, 0.3, 0.3], 0.1),  # simultaneous arrivals
+]
+
+
+def throttle_problem(arrivals: list[float], interval: float, redraws: list[float]) -> str | None:
+    """What is wrong with these redraw moments, or None. The rules, one per check below."""
+    if list(redraws) != sorted(redraws):
+        return f"redraw times must be in order, got {redraws}"
+    for earlier, later in pairwise(redraws):
+        if later - earlier < interval - TOLERANCE:
+            return f"redraws at {earlier:.3f} and {later:.3f} are closer than {interval}"
+    for moment in arrivals:
+        if not any(moment - TOLERANCE <= r <= moment + interval + TOLERANCE for r in redraws):
+            return f"the piece arriving at {moment:.3f} is not drawn within {interval} s"
+    previous = float("-inf")
+    for redraw in redraws:
+        if not any(previous < a <= redraw + TOLERANCE for a in arrivals):
+            return f"the redraw at {redraw:.3f} shows nothing new (wasted message)"
+        previous = redraw
+    return None
+
+
+def check_exercise_2(redraw_times: Callable[[list[float], float], list[float]]) -> str:
+    """Exercise 2: redraw moments that follow the three throttle rules for every case."""
+    for arrivals, interval in THROTTLE_CASES:
+        try:
+            redraws = list(redraw_times(list(arrivals), interval))
+        except NotImplementedError:
+            return failed(2, "redraw_times still raises NotImplementedError")
+        except Exception as error:
+            return failed(2, f"redraw_times raised {type(error).__name__}: {error}")
+        problem = throttle_problem(arrivals, interval, redraws)
+        if problem:
+            shown = arrivals if len(arrivals) < 8 else f"{len(arrivals)} arrivals"
+            return failed(2, f"for {shown} every {interval} s: {problem}")
+    return passed(2)
+
+
+# --- Exercise 3: stop after n tokens, and close the stream --------------------------------------
+
+
+def _event(kind: str, delta: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(type=kind, delta=delta)
+
+
+async def _stream_with_events(closed: list[bool]) -> AsyncIterator[Any]:
+    """Like an SDK stream: events around the text deltas; records whether it was closed."""
+    try:
+        yield _event("response.created")
+        yield _event("response.in_progress")
+        for word in ["Streams ", "can ", "be ", "stopped ", "early ", "by ", "the ", "client."]:
+            yield _event("response.output_text.delta", word)
+        yield _event("response.completed")
+    finally:
+        closed.append(True)
+
+
+async def check_exercise_3(first_n_tokens: Callable[..., Any]) -> str:
+    """Exercise 3: the first n text pieces, and the stream closed when we stop early."""
+    for n, expected in [(3, "Streams can be "), (1, "Streams ")]:
+        closed: list[bool] = []
+        try:
+            result = await first_n_tokens(lambda c=closed: _stream_with_events(c), n)
+        except NotImplementedError:
+            return failed(3, "first_n_tokens still raises NotImplementedError")
+        except Exception as error:
+            return failed(3, f"first_n_tokens raised {type(error).__name__}: {error}")
+        if result != expected:
+            return failed(3, f"n={n}: expected {expected!r}, got {result!r} "
+                             "(count only output_text.delta events)")
+        if not closed:
+            return failed(3, f"n={n}: the text is right, but the stream was not closed: "
+                             "breaking out of `async for` leaves an async stream open")
+    return passed(3)

@@ -1,0 +1,137 @@
+"""Lesson 4's checks pass the reference solutions and fail the stubs and plausible mistakes."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from helpers.checks import lesson04
+from helpers.timing import text_of
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson04.py"
+
+
+@pytest.fixture(scope="module")
+def solution():
+    spec = importlib.util.spec_from_file_location("solution_lesson04", SOLUTIONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stub(*_args):
+    raise NotImplementedError  # what the committed notebook contains
+
+
+async def async_stub(*_args):
+    raise NotImplementedError
+
+
+def assert_passes(message: str, number: int) -> None:
+    assert message == f"✅ Exercise {number} passed"
+
+
+def assert_fails(message: str, number: int, why: str) -> None:
+    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
+    assert why in message
+
+
+# --- Exercise 1 ---------------------------------------------------------------------------------
+
+
+def test_exercise_1(solution):
+    assert_passes(lesson04.check_exercise_1(solution.visible_text_at), 1)
+    assert_fails(lesson04.check_exercise_1(stub), 1, "NotImplementedError")
+
+
+def test_exercise_1_rejects_strictly_before_and_the_token_count_mixup():
+    def strictly_before(timing, t):  # a piece arriving exactly at t is visible at t
+        return "".join(p for p, a in zip(timing.pieces, timing.arrivals, strict=True) if a < t)
+
+    def pieces_not_seconds(timing, t):  # t read as a number of pieces
+        return "".join(timing.pieces[: int(t)])
+
+    assert_fails(lesson04.check_exercise_1(strictly_before), 1, "t=0.2: expected 'Hel', got ''")
+    assert_fails(lesson04.check_exercise_1(pieces_not_seconds), 1, "expected")
+
+
+# --- Exercise 2 ---------------------------------------------------------------------------------
+
+
+def test_exercise_2(solution):
+    assert_passes(lesson04.check_exercise_2(solution.redraw_times), 2)
+    assert_fails(lesson04.check_exercise_2(stub), 2, "NotImplementedError")
+
+
+def test_exercise_2_rejects_the_three_classic_throttle_mistakes():
+    def every_arrival(arrivals, interval):  # no throttle at all
+        return list(arrivals)
+
+    def leading_only(arrivals, interval):  # drops the tail of a burst: last tokens never shown
+        redraws = []
+        for moment in arrivals:
+            if not redraws or moment - redraws[-1] >= interval:
+                redraws.append(moment)
+        return redraws
+
+    def fixed_ticker(arrivals, interval):  # redraws even when nothing new arrived
+        count = int(arrivals[-1] / interval) + 2
+        return [i * interval for i in range(count)]
+
+    assert_fails(lesson04.check_exercise_2(every_arrival), 2, "closer than 0.05")
+    assert_fails(lesson04.check_exercise_2(leading_only), 2, "is not drawn within 0.05 s")
+    assert_fails(lesson04.check_exercise_2(fixed_ticker), 2, "shows nothing new")
+
+
+def test_throttle_rules_accept_the_solution_on_random_arrivals(solution):
+    import random
+
+    rng = random.Random(4)
+    for _ in range(200):
+        arrivals = sorted(round(rng.uniform(0, 1), rng.choice([2, 3, 6])) for _ in range(30))
+        interval = rng.choice([0.01, 0.05, 0.1])
+        redraws = solution.redraw_times(arrivals, interval)
+        assert lesson04.throttle_problem(arrivals, interval, redraws) is None
+
+
+# --- Exercise 3 ---------------------------------------------------------------------------------
+
+
+def test_exercise_3(solution):
+    assert_passes(asyncio.run(lesson04.check_exercise_3(solution.first_n_tokens)), 3)
+    assert_fails(asyncio.run(lesson04.check_exercise_3(async_stub)), 3, "NotImplementedError")
+
+
+def test_exercise_3_rejects_break_without_close_and_counting_every_event():
+    async def break_without_close(open_stream, n):
+        text = ""
+        count = 0
+        async for event in open_stream():
+            piece = text_of(event)
+            if piece:
+                text += piece
+                count += 1
+                if count >= n:
+                    break
+        return text
+
+    async def counts_every_event(open_stream, n):
+        stream = open_stream()
+        text = ""
+        try:
+            for _ in range(n):
+                event = await stream.__anext__()
+                text += text_of(event) or ""
+        finally:
+            await stream.aclose()
+        return text
+
+    assert_fails(
+        asyncio.run(lesson04.check_exercise_3(break_without_close)), 3, "was not closed"
+    )
+    assert_fails(
+        asyncio.run(lesson04.check_exercise_3(counts_every_event)), 3, "expected 'Streams can be '"
+    )
