@@ -1,0 +1,311 @@
+"""The classroom demo: one prompt answered blocking and streamed, side by side, in a browser.
+
+    python -m helpers.demo                          # this machine only: http://127.0.0.1:8765/demo
+    python -m helpers.demo --lan --api-key KEY      # students on the same network can join
+
+The page (helpers/demo_page.html) opens two `EventSource`s on the kit's own server:
+
+    GET /demo/stream?prompt=...&mode=blocking|stream&ttft_ms=..&tokens_per_second=..&seed=..
+
+Both answers are generated the same way; only *when the bytes leave* differs: `blocking` sends
+one `done` event at the end, `stream` sends one `delta` event per token, then `done`.
+With `drop_every=N` the server cuts the connection after every N events: the browser's
+EventSource reconnects on its own with `Last-Event-ID`, and the server replays from its
+buffer (helpers.replay), so the page can count 0 lost and 0 duplicated tokens.
+
+EventSource can only GET and cannot set headers, so in LAN mode the API key travels as the
+query parameter `api_key` (the page passes on the one in its own URL). That puts the key in
+URLs, browser history and any proxy log: fine for a classroom key, never for a real secret.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import secrets
+import socket
+import sys
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from helpers.replay import ReplayBuffer, UnknownEventId, UnknownResponse
+from helpers.replay_http import replay_registry
+from helpers.sim_events import DropConnection, answer_for, timed_tokens
+from helpers.sim_requests import RequestError, SimRequest, parse_responses_request
+from helpers.simulated_model import MODEL_ID
+from helpers.sse import format_event
+
+__all__ = ["DemoQuery", "demo_frames", "install_demo", "main", "parse_demo_query"]
+
+PAGE = Path(__file__).with_name("demo_page.html")
+DEFAULT_PORT = 8765
+RETRY_MS = 300
+MAX_PROMPT_CHARS = 2000
+
+
+@dataclass(frozen=True)
+class DemoQuery:
+    """A checked /demo/stream query."""
+
+    prompt: str
+    mode: str  # "stream" | "blocking"
+    ttft_ms: float
+    tokens_per_second: float
+    seed: int
+    drop_every: int  # 0: never cut the connection
+
+
+def _number(params: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = params.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        message = f"Invalid '{name}': expected a number, got {raw!r}."
+        raise RequestError(message, param=name) from None
+    if not low <= value <= high:
+        raise RequestError(
+            f"Invalid '{name}': {raw!r} is outside {low:g}..{high:g}.", param=name
+        )
+    return value
+
+
+def parse_demo_query(params: Mapping[str, str]) -> DemoQuery:
+    """Check the page's query string; every error names the parameter and the value."""
+    prompt = params.get("prompt", "").strip()
+    if not prompt:
+        raise RequestError("Missing required parameter: 'prompt'.", param="prompt")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise RequestError(
+            f"Invalid 'prompt': {len(prompt)} characters; the demo takes at most "
+            f"{MAX_PROMPT_CHARS}.",
+            param="prompt",
+        )
+    mode = params.get("mode", "stream")
+    if mode not in ("stream", "blocking"):
+        raise RequestError(
+            f"Invalid 'mode': expected 'stream' or 'blocking', got {mode!r}.", param="mode"
+        )
+    seed = _number(params, "seed", 0, 0, 2**31)
+    drop_every = _number(params, "drop_every", 0, 0, 10_000)
+    if seed != int(seed) or drop_every != int(drop_every):
+        bad = "seed" if seed != int(seed) else "drop_every"
+        raise RequestError(f"Invalid '{bad}': expected a whole number.", param=bad)
+    return DemoQuery(
+        prompt=prompt,
+        mode=mode,
+        ttft_ms=_number(params, "ttft_ms", 300, 0, 30_000),
+        tokens_per_second=_number(params, "tokens_per_second", 20, 1, 1000),
+        seed=int(seed),
+        drop_every=int(drop_every),
+    )
+
+
+def sim_request_for(query: DemoQuery, request: Request) -> SimRequest:
+    """The same checked request the OpenAI endpoints build, so the answer is identical."""
+    from helpers.server import simulation_for
+
+    body = {
+        "model": MODEL_ID,
+        "input": query.prompt,
+        "simulation": {
+            "ttft": query.ttft_ms / 1000,
+            "tokens_per_second": query.tokens_per_second,
+            "seed": query.seed,
+        },
+    }
+    return parse_responses_request(body, simulation_for(request))
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+async def demo_frames(
+    sim: SimRequest, mode: str, stream_id: str
+) -> AsyncIterator[tuple[str, bytes]]:
+    """(id, frame) pairs. Ids are "<stream id>.<n>", so `Last-Event-ID` alone finds the stream."""
+    pieces: list[str] = []
+    async for token in timed_tokens(sim, answer_for(sim)):
+        event_id = f"{stream_id}.{len(pieces)}"
+        if mode == "stream":
+            yield event_id, format_event(
+                _json({"n": len(pieces), "text": token}), event="delta", id=event_id
+            )
+        pieces.append(token)
+    final_id = f"{stream_id}.{len(pieces)}"
+    done = {"text": "".join(pieces), "tokens": len(pieces)}
+    yield final_id, format_event(_json(done), event="done", id=final_id)
+
+
+async def connection_body(
+    frames: AsyncIterator[bytes], drop_every: int
+) -> AsyncIterator[bytes]:
+    """What one connection sends: `retry:` on the first event, and maybe a cut after N events."""
+    prefix = f"retry: {RETRY_MS}\n".encode()
+    sent = 0
+    async for frame in frames:
+        yield prefix + frame
+        prefix = b""
+        sent += 1
+        if drop_every and sent >= drop_every and b"event: done\n" not in frame:
+            raise DropConnection(f"demo: connection cut after {sent} events (drop_every)")
+
+
+async def _plain(pairs: AsyncIterator[tuple[str, bytes]]) -> AsyncIterator[bytes]:
+    async for _, frame in pairs:
+        yield frame
+
+
+def _resume_buffer(request: Request, last_event_id: str) -> tuple[ReplayBuffer, int]:
+    stream_id = last_event_id.rpartition(".")[0]
+    buffer = replay_registry(request.app).get(stream_id)
+    return buffer, buffer.position_after(last_event_id)
+
+
+async def demo_stream(request: Request) -> Any:
+    """GET /demo/stream: a new answer, or, with Last-Event-ID, the rest of one from its buffer."""
+    from helpers.server import EventStream, error_response
+
+    try:
+        query = parse_demo_query(request.query_params)
+        last_event_id = request.headers.get("last-event-id", "")
+        stream_id = "demo_" + secrets.token_hex(8)
+        if last_event_id:
+            buffer, position = _resume_buffer(request, last_event_id)
+            frames = buffer.follow(position)
+        else:
+            pairs = demo_frames(sim_request_for(query, request), query.mode, stream_id)
+            if query.drop_every:  # resumable: generation must outlive each connection
+                frames = replay_registry(request.app).start(stream_id, pairs).follow(0)
+            else:  # not resumable: generation stops when the viewer leaves
+                frames = _plain(pairs)
+    except RequestError as error:
+        return error_response(error)
+    except (UnknownResponse, UnknownEventId) as exc:
+        return error_response(RequestError(str(exc), status=404, param="Last-Event-ID"))
+    body = connection_body(frames, query.drop_every)
+    return EventStream(body, request.app.state.live_streams, stream_id)
+
+
+async def demo_page(request: Request) -> HTMLResponse:
+    return HTMLResponse(PAGE.read_text(encoding="utf-8"), headers={"cache-control": "no-cache"})
+
+
+def install_demo(app: Starlette) -> None:
+    """Add GET /demo and GET /demo/stream to a kit server app (once)."""
+    if any(getattr(route, "path", None) == "/demo" for route in app.router.routes):
+        return
+    replay_registry(app)
+    app.add_middleware(QueryKeyToHeader)  # outermost: runs before the server's key check
+    app.router.routes.extend(
+        [
+            Route("/demo", demo_page, methods=["GET"]),
+            Route("/demo/stream", demo_stream, methods=["GET"]),
+        ]
+    )
+
+
+class QueryKeyToHeader:
+    """ASGI wrapper: under /demo, `?api_key=KEY` counts as `Authorization: Bearer KEY`.
+
+    Why: EventSource cannot send headers. The server's own key check then applies unchanged.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/demo"):
+            headers = dict(scope["headers"])
+            keys = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("api_key")
+            if keys and b"authorization" not in headers:
+                auth = (b"authorization", f"Bearer {keys[0]}".encode("latin-1"))
+                scope = {**scope, "headers": [*scope["headers"], auth]}
+        await self.app(scope, receive, send)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def lan_address() -> str:
+    """This machine's address on the local network (a UDP connect sends no packet)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("10.255.255.255", 1))
+            return probe.getsockname()[0]
+        except OSError:
+            return "127.0.0.1"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.demo", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--lan", action="store_true", help="listen on all interfaces")
+    parser.add_argument("--api-key", default=None, help="required with --lan")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
+    parser.add_argument("--ttft-ms", type=float, default=300.0, help="server default")
+    parser.add_argument("--tokens-per-second", type=float, default=20.0, help="server default")
+    return parser.parse_args(argv)
+
+
+def share_urls(host: str, port: int, api_key: str | None) -> list[str]:
+    """The lines to print: where the teacher and the students open the page."""
+    lines = [f"On this machine:  http://127.0.0.1:{port}/demo"]
+    if host != "127.0.0.1":
+        lines.append(f"Students open:    http://{lan_address()}:{port}/demo?api_key={api_key}")
+        lines.append("(the key is in the URL because EventSource cannot send headers)")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    import uvicorn
+
+    from helpers.server import bind_socket, create_app, uvicorn_config
+    from helpers.sim_requests import Simulation
+    from helpers.simulated_model import LatencyProfile
+
+    args = parse_args(argv)
+    if args.lan and not args.api_key:
+        print(
+            "--lan needs --api-key KEY: anyone on the network could otherwise use this server.",
+            file=sys.stderr,
+        )
+        return 2
+    host = "0.0.0.0" if args.lan else "127.0.0.1"
+    latency = LatencyProfile(args.ttft_ms / 1000, args.tokens_per_second)
+    app = create_app(Simulation(latency), api_key=args.api_key)
+    install_demo(app)
+    sock = bind_socket(host, args.port)
+    server = uvicorn.Server(uvicorn_config(app))
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.005)
+        if server.started:
+            print("Classroom demo ready. Ctrl-C stops it.", flush=True)
+            for line in share_urls(host, sock.getsockname()[1], args.api_key):
+                print("  " + line, flush=True)
+        await task
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(serve())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
