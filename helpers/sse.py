@@ -97,6 +97,19 @@ def format_comment(text: str = "") -> bytes:
 # --------------------------------------------------------------------------- reading
 
 
+def _parse_retry(value: str) -> int | None:
+    """The spec's rule: a retry value counts only if it is all ASCII digits.
+
+    str.isdigit() alone would also accept "²" or "٣", and int() would accept "-1", "+5",
+    " 5" and "1_000". Python refuses int() on more than 4300 digits; a value that long
+    means nothing anyway, so it is ignored rather than allowed to raise.
+    """
+    if not (value.isascii() and value.isdigit()):
+        return None
+    significant = value.lstrip("0") or "0"
+    return int(significant) if len(significant) <= 4000 else None
+
+
 class SSEDecoder:
     """Turn an event stream's bytes into events, per the WHATWG algorithm, chunk by chunk.
 
@@ -109,7 +122,7 @@ class SSEDecoder:
     def __init__(self) -> None:
         self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._at_stream_start = True  # still looking for the one BOM we may strip
-        self._partial_line = ""
+        self._partial_line: list[str] = []  # text of the unfinished last line, in pieces
         self._ended_with_cr = False
         self._closed = False
         # The standard's buffers.
@@ -131,7 +144,7 @@ class SSEDecoder:
             return []
         events = self._feed_text(self._utf8.decode(b"", True))  # flush: may add U+FFFD
         self._closed = True
-        self._partial_line = ""
+        self._partial_line = []
         self._data_lines = []
         self._event_type = ""
         return events
@@ -148,10 +161,18 @@ class SSEDecoder:
         self._ended_with_cr = False
         if not text:
             return []
+        has_cr = "\r" in text
+        if not has_cr and "\n" not in text:
+            # No line ends here: keep the piece (joining now would be quadratic when a
+            # long line arrives in many small reads).
+            self._partial_line.append(text)
+            return []
         self._ended_with_cr = text.endswith("\r")
-        text = self._partial_line + text
-        lines = _LINE_ENDING.split(text) if "\r" in text else text.split("\n")
-        self._partial_line = lines.pop()  # no line ending after it (yet)
+        if self._partial_line:
+            text = "".join(self._partial_line) + text
+        lines = _LINE_ENDING.split(text) if has_cr else text.split("\n")  # fast path: LF only
+        last = lines.pop()  # no line ending after it (yet)
+        self._partial_line = [last] if last else []
         return self._process_lines(lines)
 
     def _process_lines(self, lines: list[str]) -> list[ServerSentEvent]:
@@ -164,9 +185,9 @@ class SSEDecoder:
                 continue
             if line[0] == ":":
                 continue  # a comment
-            name, colon, value = line.partition(":")
-            if colon and value[:1] == " ":
-                value = value[1:]
+            name, _, value = line.partition(":")  # no colon: the whole line is the name
+            if value.startswith(" "):
+                value = value[1:]  # exactly one space
             self._process_field(name, value)
         return events
 
@@ -177,8 +198,8 @@ class SSEDecoder:
             self._event_type = value
         elif name == "id" and "\0" not in value:  # an id with NULL is ignored
             self._last_event_id_buffer = value
-        elif name == "retry" and value.isascii() and value.isdigit():  # only ASCII digits
-            self.retry = int(value)
+        elif name == "retry" and (milliseconds := _parse_retry(value)) is not None:
+            self.retry = milliseconds
         # Any other field (and any invalid id or retry) is ignored.
 
     def _dispatch(self) -> ServerSentEvent | None:

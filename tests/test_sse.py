@@ -242,6 +242,21 @@ def test_retry_is_set_only_by_ascii_digits(line, retry):
     assert decoder.retry == retry
 
 
+def test_a_retry_too_long_for_int_is_ignored_instead_of_raising():
+    # Python's int() refuses strings of more than 4300 digits (ValueError).
+    decoder = SSEDecoder()
+    decoder.feed(b"retry: " + b"9" * 5000 + b"\n")
+    assert decoder.retry is None
+    decoder.feed(b"retry: " + b"0" * 5000 + b"25\n")  # leading zeros do not count
+    assert decoder.retry == 25
+
+
+def test_a_long_line_in_many_small_reads_arrives_whole():
+    line = "".join(chr(0x41 + n % 26) for n in range(200_000))
+    body = f"data: {line}\n\n".encode()
+    assert decode(*(body[i : i + 97] for i in range(0, len(body), 97)))[0].data == line
+
+
 def test_a_later_invalid_retry_keeps_the_earlier_valid_one():
     decoder = SSEDecoder()
     decoder.feed(b"retry: 500\nretry: soon\n")
