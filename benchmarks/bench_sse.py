@@ -11,8 +11,8 @@ Peers:
 - httpx-sse, full: `EventSource(httpx.Response(content=iter(chunks))).iter_sse()`, which adds
   httpx's own text decoding layer (what a user of the library pays).
 
-All decoders must agree on the number of events and on every event's data before a figure is
-printed. Run: `.venv/bin/python benchmarks/bench_sse.py [--events N] [--runs R]`.
+All decoders must agree on the number of events and on every event's type and data before any
+figure is printed. Run: `.venv/bin/python benchmarks/bench_sse.py [--events N] [--runs R]`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import json
+import os
 import platform
 import random
 import time
@@ -67,20 +68,20 @@ def cut_into_chunks(body: bytes, seed: int, max_size: int = 4096) -> list[bytes]
     return chunks
 
 
-def decode_ours(chunks: list[bytes]) -> list[str]:
+def decode_ours(chunks: list[bytes]) -> list[tuple[str, str]]:
     decoder = SSEDecoder()
     data = []
     for chunk in chunks:
-        data.extend(event.data for event in decoder.feed(chunk))
-    data.extend(event.data for event in decoder.close())
+        data.extend((event.event, event.data) for event in decoder.feed(chunk))
+    data.extend((event.event, event.data) for event in decoder.close())
     return data
 
 
-def decode_openai(chunks: list[bytes]) -> list[str]:
-    return [event.data for event in OpenAISSEDecoder().iter_bytes(iter(chunks))]
+def decode_openai(chunks: list[bytes]) -> list[tuple[str, str]]:
+    return [(event.event, event.data) for event in OpenAISSEDecoder().iter_bytes(iter(chunks))]
 
 
-def decode_httpx_sse_decoders(chunks: list[bytes]) -> list[str]:
+def decode_httpx_sse_decoders(chunks: list[bytes]) -> list[tuple[str, str]]:
     utf8 = codecs.getincrementaldecoder("utf-8")()
     lines, decoder = HttpxSSELineDecoder(), HttpxSSEDecoder()
     data = []
@@ -89,7 +90,7 @@ def decode_httpx_sse_decoders(chunks: list[bytes]) -> list[str]:
         for line in line_list:
             event = decoder.decode(line)
             if event is not None:
-                data.append(event.data)
+                data.append((event.event, event.data))
 
     for chunk in chunks:
         handle(lines.decode(utf8.decode(chunk)))
@@ -97,15 +98,15 @@ def decode_httpx_sse_decoders(chunks: list[bytes]) -> list[str]:
     return data
 
 
-def decode_httpx_sse_eventsource(chunks: list[bytes]) -> list[str]:
+def decode_httpx_sse_eventsource(chunks: list[bytes]) -> list[tuple[str, str]]:
     def body() -> Iterator[bytes]:
         yield from chunks
 
     response = httpx.Response(200, headers={"content-type": "text/event-stream"}, content=body())
-    return [event.data for event in httpx_sse.EventSource(response).iter_sse()]
+    return [(event.event, event.data) for event in httpx_sse.EventSource(response).iter_sse()]
 
 
-PEERS: dict[str, Callable[[list[bytes]], list[str]]] = {
+PEERS: dict[str, Callable[[list[bytes]], list[tuple[str, str]]]] = {
     "helpers.sse.SSEDecoder": decode_ours,
     f"openai {openai.__version__} SSEDecoder.iter_bytes": decode_openai,
     "httpx-sse decoders only": decode_httpx_sse_decoders,
@@ -113,13 +114,17 @@ PEERS: dict[str, Callable[[list[bytes]], list[str]]] = {
 }
 
 
-def best_time(decode: Callable[[list[bytes]], list[str]], chunks: list[bytes], runs: int) -> float:
-    best = float("inf")
+def best_rates(chunks: list[bytes], n_events: int, runs: int) -> dict[str, float]:
+    """Events/s of each decoder, best of `runs`. Runs are interleaved (one of each decoder,
+    then again) so that load from other processes on a shared machine hits all of them alike.
+    """
+    best = dict.fromkeys(PEERS, float("inf"))
     for _ in range(runs):
-        start = time.perf_counter()
-        decode(chunks)
-        best = min(best, time.perf_counter() - start)
-    return best
+        for name, decode in PEERS.items():
+            start = time.perf_counter()
+            decode(chunks)
+            best[name] = min(best[name], time.perf_counter() - start)
+    return {name: n_events / seconds for name, seconds in best.items()}
 
 
 def main() -> None:
@@ -141,11 +146,10 @@ def main() -> None:
         got = decode(chunks)
         if got != expected:
             raise SystemExit(f"{name} disagrees: {len(got)} events vs our {len(expected)}")
-    print(f"all {len(PEERS)} decoders gave the same {len(expected):,} events, same data\n")
+    print(f"all {len(PEERS)} decoders gave the same {len(expected):,} events (same types and data)")
+    print(f"load average before timing: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs\n")
 
-    rates = {
-        name: args.events / best_time(decode, chunks, args.runs) for name, decode in PEERS.items()
-    }
+    rates = best_rates(chunks, args.events, args.runs)
     ours = rates["helpers.sse.SSEDecoder"]
     print(f"{'decoder':<40} {'events/s':>12} {'ours is':>9}")
     for name, rate in rates.items():
