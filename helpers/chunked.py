@@ -92,6 +92,10 @@ def parse_chunk_size(line: bytes) -> int:
 
 
 class State(Enum):
+    """Where the decoder is in the grammar. The normal path is SIZE_LINE -> DATA -> DATA_CRLF,
+    back to SIZE_LINE for the next chunk, and after the size-0 chunk TRAILERS -> DONE.
+    """
+
     SIZE_LINE = "waiting for a chunk size line"
     DATA = "reading chunk data"
     DATA_CRLF = "waiting for the CRLF after chunk data"
