@@ -46,7 +46,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import replace
 from typing import Any
 
@@ -138,17 +138,33 @@ async def _wait_for_disconnect(receive: Receive) -> None:
         pass
 
 
-class EventStream:
-    """An ASGI response that sends SSE frames and stops generating the moment the client leaves.
+async def run_unless_hangup(
+    work: Coroutine[Any, Any, Any], receive: Receive, live: dict[str, asyncio.Task[Any]], key: str
+) -> asyncio.Task[Any] | None:
+    """Run `work` as a task listed in `live` under `key`; cancel it if the client hangs up first.
 
-    Two tasks race: one pumps frames to the socket, one waits for `http.disconnect`. Whichever
-    finishes first cancels the other, so an abandoned stream never keeps a task alive.
+    Two tasks race: the work, and a wait for `http.disconnect`. Whichever finishes first cancels
+    the other, so an abandoned request never keeps generating. Returns the finished work task,
+    or None when the client left.
     """
+    task = asyncio.create_task(work)
+    hangup = asyncio.create_task(_wait_for_disconnect(receive))
+    live[key] = task
+    try:
+        await asyncio.wait({task, hangup}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        task.cancel()
+        hangup.cancel()
+        await asyncio.gather(task, hangup, return_exceptions=True)
+        live.pop(key, None)
+    return None if task.cancelled() else task
 
-    def __init__(
-        self, frames: AsyncIterator[bytes], live: dict[str, asyncio.Task[None]], stream_id: str
-    ):
-        self.frames, self.live, self.stream_id = frames, live, stream_id
+
+class EventStream:
+    """An ASGI response that sends SSE frames and stops generating the moment the client leaves."""
+
+    def __init__(self, frames: AsyncIterator[bytes], live: dict[str, Any], key: str) -> None:
+        self.frames, self.live, self.key = frames, live, key
 
     async def _pump(self, send: Send) -> None:
         async for frame in self.frames:
@@ -162,18 +178,33 @@ class EventStream:
             (b"x-accel-buffering", b"no"),  # ask nginx-style proxies not to buffer
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        pump = asyncio.create_task(self._pump(send))
-        hangup = asyncio.create_task(_wait_for_disconnect(receive))
-        self.live[self.stream_id] = pump
-        try:
-            await asyncio.wait({pump, hangup}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            pump.cancel()
-            hangup.cancel()
-            await asyncio.gather(pump, hangup, return_exceptions=True)
-            self.live.pop(self.stream_id, None)
-        if not pump.cancelled() and pump.exception() is not None:
-            raise pump.exception()  # DropConnection: uvicorn then closes the socket mid-body
+        task = await run_unless_hangup(self._pump(send), receive, self.live, self.key)
+        if task is not None and task.exception() is not None:
+            raise task.exception()  # DropConnection: uvicorn then closes the socket mid-body
+
+
+class CollectedAnswer:
+    """An ASGI response for stream=false: the whole answer as JSON once it is generated."""
+
+    def __init__(self, work: Coroutine[Any, Any, Any], live: dict[str, Any], key: str) -> None:
+        self.work, self.live, self.key = work, live, key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = await run_unless_hangup(self.work, receive, self.live, self.key)
+        if task is None:
+            return  # the client left; nobody to answer
+        error = task.exception()
+        if isinstance(error, RequestError):
+            await error_response(error)(scope, receive, send)
+        elif isinstance(error, DropConnection):
+            # Start the response, then hang up: the client sees a body cut short.
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            raise error
+        elif error is not None:
+            raise error
+        else:
+            await JSONResponse(task.result())(scope, receive, send)
 
 
 class _HideDropConnection(logging.Filter):
@@ -246,11 +277,13 @@ async def _answer(request: Request, parse: Any, events: Any, collect: Any, frame
     try:
         sim = parse(parse_json_body(await read_body(request)), simulation_for(request))
         raise_pre_stream_fault(sim)
-        if not sim.stream:
-            return JSONResponse(await collect(sim))
     except RequestError as error:
         return error_response(error)
-    return EventStream(frames(events(sim)), request.app.state.live_streams, new_id("stream_"))
+    answer_id = new_id("resp_" if sim.api == "responses" else "chatcmpl-")
+    live = request.app.state.live_streams
+    if not sim.stream:
+        return CollectedAnswer(collect(sim, answer_id), live, answer_id)
+    return EventStream(frames(events(sim, answer_id)), live, answer_id)
 
 
 async def list_models(request: Request) -> JSONResponse:
@@ -299,7 +332,7 @@ def create_app(
     api_key: str | None = None,
     fault_count: int | None = None,
 ) -> Starlette:
-    """The Starlette app; `app.state.live_streams` maps stream id -> the task sending it."""
+    """The Starlette app; `app.state.live_streams` maps response id -> the task answering it."""
     app = Starlette(
         routes=[
             Route("/v1/responses", create_response, methods=["POST"]),
@@ -395,7 +428,7 @@ class LocalServer:
 
     @property
     def live_streams(self) -> int:
-        """How many streams are being sent right now (a gauge for leak checks)."""
+        """How many answers are being generated right now (a gauge for leak checks)."""
         return len(self.app.state.live_streams)
 
     def task_count(self) -> int:

@@ -72,9 +72,9 @@ async def timed_tokens(request: SimRequest, answer: Answer) -> AsyncIterator[str
                 raise _InjectedError
         if index == len(answer.tokens):
             return
-        delay = start + schedule[index] - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
+        # Sleep until the token is due; when already late, still yield once to the event loop
+        # so that one late stream cannot starve the others while it catches up.
+        await asyncio.sleep(max(0.0, start + schedule[index] - loop.time()))
         yield answer.tokens[index]
 
 
@@ -135,10 +135,12 @@ def _response_object(
     }
 
 
-async def response_events(request: SimRequest) -> AsyncIterator[Event]:
+async def response_events(
+    request: SimRequest, response_id: str | None = None
+) -> AsyncIterator[Event]:
     """The Responses API stream: created, in_progress, item/part added, deltas, done events."""
     answer = answer_for(request)
-    response_id, message_id = new_id("resp_"), new_id("msg_")
+    response_id, message_id = response_id or new_id("resp_"), new_id("msg_")
     created_at = int(time.time())
     sequence = itertools.count()
     where = {"item_id": message_id, "output_index": 0, "content_index": 0}
@@ -182,9 +184,9 @@ async def response_events(request: SimRequest) -> AsyncIterator[Event]:
         yield event("response.completed", response=final)
 
 
-async def collect_response(request: SimRequest) -> dict[str, Any]:
+async def collect_response(request: SimRequest, response_id: str | None = None) -> dict[str, Any]:
     """The non-streamed answer: the final Response object of the very same event stream."""
-    async for event_type, payload in response_events(request):
+    async for event_type, payload in response_events(request, response_id):
         if event_type == "error":
             raise RequestError(
                 payload["message"], status=500, type="server_error", code="server_error"
@@ -207,13 +209,15 @@ def _chat_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
     }
 
 
-async def chat_events(request: SimRequest) -> AsyncIterator[Event]:
+async def chat_events(
+    request: SimRequest, completion_id: str | None = None
+) -> AsyncIterator[Event]:
     """Chat Completions chunks as ("chat.completion.chunk" | "error", payload) pairs.
 
     The transport adds the final `data: [DONE]` (after a normal end, not after an error).
     """
     answer = answer_for(request)
-    chunk_id, created = new_id("chatcmpl-"), int(time.time())
+    chunk_id, created = completion_id or new_id("chatcmpl-"), int(time.time())
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Event:
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
@@ -253,11 +257,11 @@ async def chat_events(request: SimRequest) -> AsyncIterator[Event]:
         )
 
 
-async def collect_chat(request: SimRequest) -> dict[str, Any]:
+async def collect_chat(request: SimRequest, completion_id: str | None = None) -> dict[str, Any]:
     """The non-streamed chat completion, assembled from the same chunks."""
     pieces: list[str] = []
     finish_reason, first = None, None
-    async for event_type, payload in chat_events(request):
+    async for event_type, payload in chat_events(request, completion_id):
         if event_type == "error":
             raise RequestError(
                 payload["error"]["message"], status=500, type="server_error", code="server_error"

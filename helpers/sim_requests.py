@@ -331,7 +331,7 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
             param="instructions",
             code="invalid_type",
         )
-    all_text = "\n".join([instructions or "", *(text for _, text in messages)])
+    all_text = "\n".join(text for text in [instructions, *(t for _, t in messages)] if text)
     return SimRequest(
         api="responses",
         model=model,
