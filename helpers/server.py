@@ -347,6 +347,12 @@ def create_app(
     app.state.started_at = time.time()
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key)
+    # Resumable background responses (lesson 8) and the classroom demo: their own modules.
+    from helpers.demo import install_demo
+    from helpers.replay_http import install_resumable_responses
+
+    install_resumable_responses(app)
+    install_demo(app)
     return app
 
 
