@@ -81,7 +81,8 @@ def perceived_vs_actual(timings: Sequence[StreamTiming], ax: Axes | None = None)
     ax.set_xlim(0, max(_require_text(t)[1] for t in timings) * 1.2)
     _style(ax, "Perceived vs actual latency", "seconds after the request", "")
     handles, labels = ax.get_legend_handles_labels()
-    ax.legend(handles[:2], labels[:2], fontsize=FONT_SIZE - 2, loc="lower right")
+    ax.legend(handles[:2], labels[:2], fontsize=FONT_SIZE - 2, ncols=2, frameon=False,
+              loc="upper center", bbox_to_anchor=(0.5, -0.15))  # below: never hides a bar
     return ax.figure
 
 
@@ -161,10 +162,12 @@ def latency_by_length(
         colour = colour_for(label, index)
         ttfts = [_median(runs_by_length[n][label], first=True) for n in lengths]
         totals = [_median(runs_by_length[n][label], first=False) for n in lengths]
+        if ttfts == totals:  # a blocking call's first text *is* its end: one line says it all
+            ax.plot(lengths, totals, "-o", color=colour, linewidth=2.5,
+                    label=f"{label}: first text = complete")
+            continue
         ax.plot(lengths, totals, "-o", color=colour, linewidth=2.5, label=f"{label}: complete")
-        if ttfts != totals:  # a blocking call's first text *is* its end: one line says it all
-            ax.plot(lengths, ttfts, "--s", color=colour, linewidth=2,
-                    label=f"{label}: first text")
+        ax.plot(lengths, ttfts, "--s", color=colour, linewidth=2, label=f"{label}: first text")
     _style(ax, "Latency vs answer length (medians)", "answer length (tokens)", "seconds")
     ax.set_ylim(bottom=0)
     ax.legend(fontsize=FONT_SIZE - 2, loc="upper left")

@@ -147,7 +147,8 @@ class StreamTiming:
     def summary(self) -> str:
         """A few lines for humans; numbers in the shapes tests/nbval_sanitize.cfg rewrites."""
         state = "complete" if self.completed else "stopped early"
-        lines = [f"{self.label}: {len(self.pieces)} pieces, {len(self.text)} chars ({state})"]
+        count = f"{len(self.pieces)} piece{'' if len(self.pieces) == 1 else 's'}"
+        lines = [f"{self.label}: {count}, {len(self.text)} chars ({state})"]
         lines.append(f"  time to first token: {format_ms(self.ttft)}")
         lines.append(f"  total time:          {format_s(self.total)}")
         rate = self.tokens_per_second

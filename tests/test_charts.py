@@ -114,10 +114,14 @@ def test_latency_by_length_plots_medians_and_skips_duplicate_blocking_line():
     fig = latency_by_length(runs_by_length)
     ax = fig.axes[0]
     lines = {line.get_label(): line for line in ax.get_lines()}
-    assert set(lines) == {"blocking: complete", "streamed: complete", "streamed: first text"}
+    assert set(lines) == {
+        "blocking: first text = complete",
+        "streamed: complete",
+        "streamed: first text",
+    }
     assert list(lines["streamed: first text"].get_ydata()) == pytest.approx([0.1, 0.1])
-    assert list(lines["blocking: complete"].get_ydata()) == pytest.approx([0.2, 0.5])
-    assert list(lines["blocking: complete"].get_xdata()) == [10, 40]
+    assert list(lines["blocking: first text = complete"].get_ydata()) == pytest.approx([0.2, 0.5])
+    assert list(lines["blocking: first text = complete"].get_xdata()) == [10, 40]
     assert ax.get_xlabel() == "answer length (tokens)"
     assert renders(fig)
 
