@@ -202,7 +202,9 @@ async def _prepend(
 
 
 def install_resumable_responses(app: Starlette) -> None:
-    """Put our two routes in front of the server's own POST /v1/responses."""
+    """Put our two routes in front of the server's own POST /v1/responses (once)."""
+    if any(getattr(r, "endpoint", None) is resume_response for r in app.router.routes):
+        return
     replay_registry(app)
     app.router.routes[0:0] = [
         Route("/v1/responses", create_response_or_background, methods=["POST"]),

@@ -16,12 +16,12 @@ import asyncio
 import os
 import shutil
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
 
-from helpers.demo import install_demo
 from helpers.server import LocalServer
 from helpers.simulated_model import answer_prompt
 
@@ -66,9 +66,7 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    srv = LocalServer(ttft=0.2, tokens_per_second=40)
-    install_demo(srv.app)
-    with srv:
+    with LocalServer(ttft=0.2, tokens_per_second=40) as srv:  # create_app installs /demo
         yield srv
 
 
@@ -136,9 +134,7 @@ def test_a_bad_query_shows_the_servers_error(browser: object, server: LocalServe
 
 
 def test_lan_mode_needs_the_key_in_the_url(browser: object) -> None:
-    srv = LocalServer(ttft=0.05, tokens_per_second=200, api_key="class-key")
-    install_demo(srv.app)
-    with srv:
+    with LocalServer(ttft=0.05, tokens_per_second=200, api_key="class-key") as srv:
         base = root(srv)
         assert httpx.get(f"{base}/demo").status_code == 401
         assert httpx.get(f"{base}/demo?api_key=wrong").status_code == 401
@@ -169,13 +165,14 @@ async def hundred_streams(executable: str, url: str) -> list[dict]:
     """
     from playwright.async_api import async_playwright
 
-    async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             contexts = await asyncio.gather(*(browser.new_context() for _ in range(VIEWERS)))
             pages = await asyncio.gather(*(c.new_page() for c in contexts))
             await asyncio.gather(*(page.goto(url) for page in pages))
-            await asyncio.gather(*(p.evaluate(START_STREAMS, STREAMS_PER_VIEWER) for p in pages))
+            start = (page.evaluate(START_STREAMS, STREAMS_PER_VIEWER) for page in pages)
+            await asyncio.gather(*start)
             per_viewer = await asyncio.gather(*(page.evaluate("window.results") for page in pages))
             ARTIFACTS.mkdir(exist_ok=True)
             await pages[-1].screenshot(path=str(ARTIFACTS / "demo_viewer_20.png"))
@@ -185,7 +182,10 @@ async def hundred_streams(executable: str, url: str) -> list[dict]:
 
 
 def test_one_hundred_concurrent_streams(server: LocalServer) -> None:
-    results = asyncio.run(hundred_streams(chromium_or_skip(), f"{root(server)}/demo"))
+    # Its own thread: the sync Playwright of the other tests keeps a loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        run = pool.submit(asyncio.run, hundred_streams(chromium_or_skip(), f"{root(server)}/demo"))
+        results = run.result()
     assert len(results) == VIEWERS * STREAMS_PER_VIEWER == 100
     assert all(r["text"] == expected_text() for r in results)
     assert sum(r["lost"] + r["duplicated"] + r["reconnects"] for r in results) == 0

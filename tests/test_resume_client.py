@@ -13,7 +13,7 @@ import httpx
 import pytest
 from openai import BadRequestError, NotFoundError, OpenAI
 
-from helpers.replay_http import install_resumable_responses
+from helpers.replay_http import install_resumable_responses, resume_response
 from helpers.resume import (
     ReadyState,
     Request,
@@ -30,10 +30,7 @@ PROMPT = "Compare websockets vs SSE"
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
-    srv = LocalServer(ttft=0.01, tokens_per_second=400, jitter=0)
-    if not any(getattr(r, "path", "") == "/v1/responses/{response_id}" for r in srv.app.routes):
-        install_resumable_responses(srv.app)  # until helpers.server installs it itself
-    with srv:
+    with LocalServer(ttft=0.01, tokens_per_second=400, jitter=0) as srv:
         yield srv
 
 
@@ -182,3 +179,10 @@ def test_our_client_gives_up_after_max_attempts(server: LocalServer) -> None:
     with pytest.raises(ResumeError, match="gave up after 3 connections") as info:
         list(stream)
     assert "#3 GET 200 events=3" in str(info.value)
+
+
+def test_installing_twice_adds_the_routes_once(server: LocalServer) -> None:
+    before = len(server.app.router.routes)
+    install_resumable_responses(server.app)
+    assert len(server.app.router.routes) == before
+    assert sum(getattr(r, "endpoint", None) is resume_response for r in server.app.routes) == 1
