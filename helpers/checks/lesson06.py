@@ -1,0 +1,155 @@
+"""Checks for lesson 6's exercises (when not to stream; partial JSON).
+
+Why they return a message instead of raising: the committed notebook keeps the stubs
+unsolved, and its check cells must still run cleanly under nbval.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+
+def passed(number: int) -> str:
+    return f"✅ Exercise {number} passed"
+
+
+def failed(number: int, why: str) -> str:
+    """Long reprs are cut so a check cell's output stays readable."""
+    if len(why) > 240:
+        why = why[:237] + "..."
+    return f"❌ Exercise {number} not solved yet: {why}"
+
+
+def _call(number: int, fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
+    """Run the learner's function; turn any exception into a readable failure message."""
+    try:
+        return fn(*args, **kwargs), None
+    except NotImplementedError:
+        return None, failed(number, f"{fn.__name__} still raises NotImplementedError")
+    except Exception as error:
+        shown = ", ".join([*map(repr, args), *(f"{k}={v!r}" for k, v in kwargs.items())])
+        why = f"{fn.__name__}({shown}) raised {type(error).__name__}: {error}"
+        return None, failed(number, why)
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+# (pieces, arrivals, {row: expected moment}); a row is final once the next one has begun
+# or the whole text parses strictly.
+ROW_CASES: list[tuple[list[str], list[float], dict[int, float | None]]] = [
+    (
+        ["[", '{"a": 1', "}", ", {", '"a": 12}', "]"],
+        [0.1, 0.2, 0.3, 0.4, 0.5, 0.6],
+        {1: 0.4, 2: 0.6, 3: None},
+    ),
+    (['[{"a": 1}, {"a": 2}]'], [0.5], {1: 0.5, 2: 0.5, 3: None}),
+    (["  ", '[{"a"', ': "x"}', "]"], [0.1, 0.2, 0.3, 0.4], {1: 0.4}),
+    (['[{"moons": 1', "2}, ", '{"moons"', ": 3}"], [1.0, 2.0, 3.0, 4.0], {1: 3.0, 2: None}),
+]
+
+
+def check_exercise_1(row_final_at: Callable[[list[str], list[float], int], float | None]) -> str:
+    """Exercise 1: the moment a streamed JSON array's row became final."""
+    for pieces, arrivals, expected in ROW_CASES:
+        for row, moment in expected.items():
+            result, error = _call(1, row_final_at, pieces, arrivals, row)
+            if error:
+                return error
+            if result != moment:
+                why = f"for pieces {pieces} arriving at {arrivals}, row {row} "
+                if moment is None:
+                    return failed(1, why + f"is never final (expected None), got {result!r}")
+                return failed(1, why + f"is final at {moment}, got {result!r}")
+    return passed(1)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+# (tokens, tokens_per_second, threshold or None for the default, expected)
+WORTH_CASES = [
+    (2, 40.0, None, False),  # "Hello!": one gap of 25 ms
+    (4, 40.0, None, False),  # 75 ms; tokens / rate (100 ms) would say True
+    (5, 40.0, None, True),  # exactly 100 ms: "at least" the threshold
+    (200, 40.0, None, True),
+    (1, 1000.0, None, False),  # a single token: nothing to gain
+    (20, 40.0, 0.5, False),
+    (21, 40.0, 0.5, True),
+]
+
+
+def check_exercise_2(worth_streaming: Callable[..., bool]) -> str:
+    """Exercise 2: is the perceived gain of streaming at least the threshold?"""
+    for tokens, rate, threshold, expected in WORTH_CASES:
+        kwargs = {} if threshold is None else {"threshold": threshold}
+        result, error = _call(2, worth_streaming, tokens, rate, **kwargs)
+        if error:
+            return error
+        if result is not expected:
+            gain = (tokens - 1) / rate
+            extra = f", threshold={threshold}" if kwargs else ""
+            shown = f"worth_streaming({tokens}, {rate}{extra})"
+            return failed(
+                2, f"{shown} should be {expected} (gain {gain * 1000:.0f} ms), got {result!r}"
+            )
+    for rate in (0.0, -5.0):
+        try:
+            result = worth_streaming(10, rate)
+        except ValueError:
+            continue
+        except Exception as error:
+            return failed(2, f"tokens_per_second={rate} should raise ValueError, not {error!r}")
+        return failed(2, f"tokens_per_second={rate} should raise ValueError, got {result!r}")
+    return passed(2)
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+INNER = '[{"name": "Mercury", "moons": 0}, {"name": "Earth", "moons": 1}]'
+TICKED = '["a`b", "c``"]'  # backticks inside JSON strings are data, not a fence
+FENCED = [
+    ("```json\n" + INNER + "\n```", INNER),
+    ("```\n" + INNER + "\n```", INNER),
+    ("```JSON\n" + INNER + "\n```\n", INNER),
+    ("```json\n" + TICKED + "\n```", TICKED),
+]
+
+
+def _fenced_failure(strip_code_fence: Callable[[str], str], doc: str, inner: str) -> str | None:
+    start = doc.index(inner)
+    for cut in range(len(doc) + 1):
+        prefix = doc[:cut]
+        result, error = _call(3, strip_code_fence, prefix)
+        if error:
+            return error
+        if not isinstance(result, str):
+            return failed(3, f"strip_code_fence({prefix!r}) returned {result!r}, not a str")
+        if not inner.startswith(result.strip()):
+            return failed(
+                3, f"strip_code_fence({prefix!r}) returned {result!r}: not the start of {inner!r}"
+            )
+        arrived = prefix[start:cut] if cut > start else ""
+        complete_part = arrived.rstrip("`").strip()
+        if start < cut <= start + len(inner) and len(result.strip()) < len(complete_part):
+            why = f"strip_code_fence({prefix!r}) returned {result!r}; {complete_part!r} arrived"
+            return failed(3, why)
+    whole = strip_code_fence(doc).strip()
+    if whole != inner:
+        return failed(3, f"strip_code_fence({doc!r}) returned {whole!r}, expected {inner!r}")
+    return None
+
+
+def check_exercise_3(strip_code_fence: Callable[[str], str]) -> str:
+    """Exercise 3: strip a Markdown fence from every prefix of an answer, keep plain JSON as is."""
+    for doc, inner in FENCED:
+        failure = _fenced_failure(strip_code_fence, doc, inner)
+        if failure:
+            return failure
+    for cut in range(len(INNER) + 1):
+        result, error = _call(3, strip_code_fence, INNER[:cut])
+        if error:
+            return error
+        if result != INNER[:cut]:
+            why = f"unfenced text must come back unchanged: {INNER[:cut]!r} -> {result!r}"
+            return failed(3, why)
+    return passed(3)

@@ -1,0 +1,160 @@
+"""Lesson 6's checks pass the reference solutions and fail the stubs and plausible mistakes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import jiter
+import pytest
+
+from helpers.checks import lesson06
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson06.py"
+
+
+@pytest.fixture(scope="module")
+def solution():
+    spec = importlib.util.spec_from_file_location("solution_lesson06", SOLUTIONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stub(*_args, **_kwargs):
+    raise NotImplementedError  # what the committed notebook contains
+
+
+def assert_passes(message: str, number: int) -> None:
+    assert message == f"✅ Exercise {number} passed"
+
+
+def assert_fails(message: str, number: int) -> None:
+    assert message.startswith(f"❌ Exercise {number} not solved yet: "), message
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_every_check_fails_the_stub(number):
+    message = getattr(lesson06, f"check_exercise_{number}")(stub)
+    assert_fails(message, number)
+    assert "NotImplementedError" in message
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+
+def test_exercise_1_passes_reference(solution):
+    assert_passes(lesson06.check_exercise_1(solution.row_final_at), 1)
+
+
+def test_exercise_1_fails_when_a_row_counts_as_soon_as_it_appears():
+    """The classic mistake: trusting the partial parse's last row."""
+
+    def as_soon_as_seen(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            if text.strip() and len(jiter.from_json(text.encode(), partial_mode=True)) >= row:
+                return moment
+        return None
+
+    message = lesson06.check_exercise_1(as_soon_as_seen)
+    assert_fails(message, 1)
+    assert "row 1 is final at 0.4" in message
+
+
+def test_exercise_1_fails_when_the_closing_bracket_is_ignored(solution):
+    """Only 'the next row has begun' counts: the last row is never final."""
+
+    def next_row_only(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            if text.strip():
+                rows = jiter.from_json(text.encode(), partial_mode=True)
+                if len(rows) > row:
+                    return moment
+        return None
+
+    assert_fails(lesson06.check_exercise_1(next_row_only), 1)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def test_exercise_2_passes_reference(solution):
+    assert_passes(lesson06.check_exercise_2(solution.worth_streaming), 2)
+
+
+def test_exercise_2_fails_the_off_by_one_gain():
+    def whole_answer_time(tokens, tokens_per_second, threshold=0.1):
+        if tokens_per_second <= 0:
+            raise ValueError("rate")
+        return tokens / tokens_per_second >= threshold
+
+    message = lesson06.check_exercise_2(whole_answer_time)
+    assert_fails(message, 2)
+    assert "worth_streaming(4, 40.0) should be False" in message
+
+
+def test_exercise_2_fails_a_strict_comparison():
+    def strictly_more(tokens, tokens_per_second, threshold=0.1):
+        if tokens_per_second <= 0:
+            raise ValueError("rate")
+        return (tokens - 1) / tokens_per_second > threshold
+
+    assert_fails(lesson06.check_exercise_2(strictly_more), 2)
+
+
+def test_exercise_2_fails_without_the_bad_rate_error():
+    def no_error(tokens, tokens_per_second, threshold=0.1):
+        if tokens_per_second <= 0:
+            return False
+        return (tokens - 1) / tokens_per_second >= threshold
+
+    message = lesson06.check_exercise_2(no_error)
+    assert_fails(message, 2)
+    assert "ValueError" in message
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+
+def test_exercise_3_passes_reference(solution):
+    assert_passes(lesson06.check_exercise_3(solution.strip_code_fence), 3)
+
+
+def test_exercise_3_reference_output_parses_on_every_prefix(solution):
+    """What the check demands is what makes jiter usable: every stripped prefix parses."""
+    doc, inner = lesson06.FENCED[0]
+    for cut in range(len(doc) + 1):
+        stripped = solution.strip_code_fence(doc[:cut])
+        if stripped.strip():
+            jiter.from_json(stripped.encode(), partial_mode=True)
+    assert jiter.from_json(solution.strip_code_fence(doc).encode()) == jiter.from_json(
+        inner.encode()
+    )
+
+
+def test_exercise_3_fails_the_naive_prefix_and_suffix_removal():
+    def naive(text):
+        return text.removeprefix("```json\n").removesuffix("```")
+
+    message = lesson06.check_exercise_3(naive)
+    assert_fails(message, 3)
+    assert "'`'" in message  # the very first prefix that still looks like a fence
+
+
+def test_exercise_3_fails_identity():
+    assert_fails(lesson06.check_exercise_3(lambda text: text), 3)
+
+
+def test_exercise_3_fails_a_solution_that_waits_for_the_end(solution):
+    """Returning nothing until the answer is complete is not streaming."""
+
+    def waits(text):
+        return solution.strip_code_fence(text) if text.rstrip().endswith("```") else ""
+
+    message = lesson06.check_exercise_3(waits)
+    assert_fails(message, 3)
+    assert "arrived" in message
