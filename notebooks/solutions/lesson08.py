@@ -1,0 +1,34 @@
+"""Reference solutions for lesson 8 (reconnect and resume)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+
+def count_lost_and_duplicated(sequence_numbers: list[int]) -> tuple[int, int]:
+    """(lost, duplicated): numbers missing between the first and last seen, and extra arrivals."""
+    seen: set[int] = set()
+    duplicated = 0
+    for number in sequence_numbers:
+        if number in seen:
+            duplicated += 1
+        seen.add(number)
+    if not seen:
+        return 0, 0
+    lost = (max(seen) - min(seen) + 1) - len(seen)
+    return lost, duplicated
+
+
+def resume_url(base_url: str, response_id: str, last_sequence_number: int) -> str:
+    """GET this to get every event after the last one we have."""
+    query = urlencode({"stream": "true", "starting_after": last_sequence_number})
+    return f"{base_url.rstrip('/')}/responses/{response_id}?{query}"
+
+
+def ids_to_replay(buffered_ids: list[str], last_event_id: str | None) -> list[str]:
+    """The ids a client that saw `last_event_id` has not seen yet; no id means all of them."""
+    if not last_event_id:
+        return list(buffered_ids)
+    if last_event_id not in buffered_ids:
+        raise LookupError(f"no event with id {last_event_id!r} in this response")
+    return buffered_ids[buffered_ids.index(last_event_id) + 1 :]

@@ -1,0 +1,104 @@
+"""Lesson 8's checks pass the reference solutions and fail the stubs and plausible mistakes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from helpers.checks import lesson08
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson08.py"
+
+
+@pytest.fixture(scope="module")
+def solution():
+    spec = importlib.util.spec_from_file_location("solution_lesson08", SOLUTIONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stub(*_args):
+    raise NotImplementedError  # what the committed notebook contains
+
+
+def assert_passes(message: str, number: int) -> None:
+    assert message == f"✅ Exercise {number} passed"
+
+
+def assert_fails(message: str, number: int, *fragments: str) -> None:
+    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_stubs_fail(number: int) -> None:
+    check = getattr(lesson08, f"check_exercise_{number}")
+    assert_fails(check(stub), number, "NotImplementedError")
+
+
+def test_exercise_1_passes_reference(solution) -> None:
+    assert_passes(lesson08.check_exercise_1(solution.count_lost_and_duplicated), 1)
+
+
+def test_exercise_1_fails_length_based_audit() -> None:
+    def by_length(numbers):  # plausible: "expected max+1 events, got len(numbers)"
+        return (max(numbers, default=-1) + 1 - len(numbers), 0)
+
+    assert_fails(lesson08.check_exercise_1(by_length), 1, "expected (lost, duplicated)")
+
+
+def test_exercise_1_fails_when_counting_distinct_repeats_once() -> None:
+    def distinct_repeats(numbers):
+        lost = (max(numbers) - min(numbers) + 1 - len(set(numbers))) if numbers else 0
+        return lost, len({n for n in numbers if numbers.count(n) > 1})
+
+    assert_fails(lesson08.check_exercise_1(distinct_repeats), 1, "[0, 1, 4, 2, 2, 2]")
+
+
+def test_exercise_2_passes_reference(solution) -> None:
+    assert_passes(lesson08.check_exercise_2(solution.resume_url), 2)
+
+
+def test_exercise_2_fails_off_by_one() -> None:
+    def next_one(base, response_id, last):
+        return f"{base}/responses/{response_id}?stream=true&starting_after={last + 1}"
+
+    assert_fails(lesson08.check_exercise_2(next_one), 2, "starting_after must be 17")
+
+
+def test_exercise_2_fails_without_stream() -> None:
+    def no_stream(base, response_id, last):
+        return f"{base}/responses/{response_id}?starting_after={last}"
+
+    assert_fails(lesson08.check_exercise_2(no_stream), 2, "stream=true")
+
+
+def test_exercise_3_passes_reference(solution) -> None:
+    assert_passes(lesson08.check_exercise_3(solution.ids_to_replay), 3)
+
+
+def test_exercise_3_fails_when_replaying_the_last_seen_event_again() -> None:
+    def inclusive(ids, last):
+        return ids[ids.index(last):] if last else list(ids)
+
+    assert_fails(lesson08.check_exercise_3(inclusive), 3, "Last-Event-ID '2'")
+
+
+def test_exercise_3_fails_when_an_unknown_id_replays_everything() -> None:
+    def everything_if_unknown(ids, last):
+        return ids[ids.index(last) + 1:] if last in ids else list(ids)
+
+    assert_fails(lesson08.check_exercise_3(everything_if_unknown), 3, "must raise LookupError")
+
+
+def test_exercise_3_fails_when_the_error_does_not_name_the_id() -> None:
+    def vague(ids, last):
+        if last and last not in ids:
+            raise KeyError("unknown")
+        return ids[ids.index(last) + 1:] if last else list(ids)
+
+    assert_fails(lesson08.check_exercise_3(vague), 3, "should name it")
