@@ -177,8 +177,9 @@ def last_sentence_end(text: str, start: int = 0) -> int:
 class StreamGuard:
     """Shared state machine: record text, run the check, release, block.
 
-    Subclasses answer two questions: how far may the text be checked now, and how far
-    may it be released now. Everything else (state, errors, retraction) lives here.
+    A strategy is a subclass that answers two questions, `check_upto` (how far should the
+    text be checked now?) and `release_upto` (how far may it be shown now?). Everything
+    else (state, errors, retraction) lives here, so a new strategy is two short methods.
     """
 
     def __init__(self, check: Check) -> None:
@@ -194,11 +195,11 @@ class StreamGuard:
 
     # -- what subclasses decide
 
-    def _check_end(self, final: bool) -> int | None:
+    def check_upto(self, final: bool) -> int | None:
         """How far the check should run now, or None to skip it this time."""
         raise NotImplementedError
 
-    def _release_end(self, final: bool) -> int:
+    def release_upto(self, final: bool) -> int:
         """How far the text may be shown now."""
         raise NotImplementedError
 
@@ -239,17 +240,30 @@ class StreamGuard:
     # -- the machinery
 
     def _advance(self, final: bool) -> list[Action]:
-        end = self._check_end(final)
+        end = self._within_text("check_upto", self.check_upto(final))
         if end is not None and end > self.checked:
             violation = self._run_check(end)
             if violation is not None:
                 return self._block(violation)
             self.checked = end
-        release_end = self._release_end(final)
+        release_end = self._within_text("release_upto", self.release_upto(final))
+        if release_end is None:
+            raise ValueError(f"{type(self).__name__}.release_upto returned None, not a position")
         if release_end <= self.released:
             return []
         piece, self.released = self.text[self.released : release_end], release_end
         return [Release(piece)]
+
+    def _within_text(self, hook: str, end: int | None) -> int | None:
+        """A strategy's answer must be a position in the text received so far."""
+        if end is not None and (
+            isinstance(end, bool) or not isinstance(end, int) or not 0 <= end <= len(self.text)
+        ):
+            raise ValueError(
+                f"{type(self).__name__}.{hook} returned {end!r}; "
+                f"expected a position between 0 and {len(self.text)} (the text received)"
+            )
+        return end
 
     def _run_check(self, end: int) -> Violation | None:
         self.checks_run += 1
@@ -275,20 +289,20 @@ class StreamGuard:
 class ValidateAfter(StreamGuard):
     """Show every piece at once; check the whole answer when it ends. Fast, may show bad text."""
 
-    def _check_end(self, final: bool) -> int | None:
+    def check_upto(self, final: bool) -> int | None:
         return len(self.text) if final else None
 
-    def _release_end(self, final: bool) -> int:
+    def release_upto(self, final: bool) -> int:
         return len(self.text)
 
 
 class ShowThenRetract(StreamGuard):
     """Show every piece at once; check each sentence as it completes, retract on failure."""
 
-    def _check_end(self, final: bool) -> int | None:
+    def check_upto(self, final: bool) -> int | None:
         return len(self.text) if final else last_sentence_end(self.text, self.checked)
 
-    def _release_end(self, final: bool) -> int:
+    def release_upto(self, final: bool) -> int:
         return len(self.text)
 
 
@@ -301,20 +315,20 @@ class HoldBack(StreamGuard):
             raise ValueError(f"window must be a non-negative int (characters), got {window!r}")
         self.window = window
 
-    def _check_end(self, final: bool) -> int | None:
+    def check_upto(self, final: bool) -> int | None:
         return len(self.text)
 
-    def _release_end(self, final: bool) -> int:
+    def release_upto(self, final: bool) -> int:
         return len(self.text) if final else max(self.released, len(self.text) - self.window)
 
 
 class SentenceRelease(StreamGuard):
     """Check each sentence as it completes; show it only then."""
 
-    def _check_end(self, final: bool) -> int | None:
+    def check_upto(self, final: bool) -> int | None:
         return len(self.text) if final else last_sentence_end(self.text, self.checked)
 
-    def _release_end(self, final: bool) -> int:
+    def release_upto(self, final: bool) -> int:
         return self.checked
 
 

@@ -293,3 +293,25 @@ def test_apply_actions_rejects_an_impossible_retract_and_unknown_actions():
     with pytest.raises(TypeError, match="not a guard action"):
         apply_actions("abc", ["abc"])
     assert apply_actions("ab", [Release("cd"), Retract(1), Block(Violation("r", 1, 2))]) == "a"
+
+
+def test_a_strategy_hook_outside_the_text_is_named():
+    class Broken(HoldBack):
+        def release_upto(self, final):
+            return len(self.text) + 1
+
+    with pytest.raises(ValueError, match=r"Broken.release_upto returned 4; .* between 0 and 3"):
+        Broken(CHECK, 0).feed("abc")
+
+
+def test_a_new_strategy_is_two_methods():
+    """Release whole words only: the base class does the checking, blocking and retracting."""
+
+    class WordRelease(HoldBack):
+        def release_upto(self, final):
+            return len(self.text) if final else max(self.released, self.text.rfind(" ") + 1)
+
+    g = WordRelease(CHECK, 0)
+    assert g.feed("Hello wor") == [Release("Hello ")]
+    assert g.feed("ld, top secr") == [Release("world, top ")]
+    assert g.feed("et!") == [Retract(len("Hello world, ")), Block(CHECK("Hello world, top secret"))]
