@@ -353,6 +353,11 @@ def create_app(
 
     install_resumable_responses(app)
     install_demo(app)
+    # Lesson 09: the Responses WebSocket (ws://.../v1/responses) and POST .../{id}/cancel.
+    from helpers import cancel, ws_server
+
+    ws_server.install(app)
+    cancel.install(app)
     return app
 
 
