@@ -10,7 +10,6 @@ import openai
 import pytest
 from openai import OpenAI
 
-from helpers import cancel, ws_server
 from helpers.server import LocalServer
 from helpers.simulated_model import answer_prompt
 
@@ -19,18 +18,9 @@ QUESTION = "Compare websockets vs SSE"
 ANSWER = answer_prompt(QUESTION).tokens
 
 
-def has_route(server: LocalServer, path: str) -> bool:
-    return any(getattr(route, "path", None) == path for route in server.app.routes)
-
-
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
-    running = LocalServer(ttft=0.02, tokens_per_second=400)
-    if not hasattr(running.app.state, "ws_stats"):
-        ws_server.install(running.app)
-    if not has_route(running, cancel.CANCEL_PATH):
-        cancel.install(running.app)
-    with running:
+    with LocalServer(ttft=0.02, tokens_per_second=400) as running:
         yield running
 
 

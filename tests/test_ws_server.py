@@ -28,16 +28,9 @@ ANSWER = answer_prompt(QUESTION).tokens
 FINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
-def ensure_websocket(server: LocalServer) -> LocalServer:
-    """Route the WebSocket if this server.py does not (yet) do it itself."""
-    if not hasattr(server.app.state, "ws_stats"):
-        ws_server.install(server.app)
-    return server
-
-
 @pytest.fixture
 def server() -> Iterator[LocalServer]:
-    with ensure_websocket(LocalServer(ttft=0.02, tokens_per_second=400, seed=0)) as running:
+    with LocalServer(ttft=0.02, tokens_per_second=400, seed=0) as running:
         yield running
 
 
@@ -230,7 +223,7 @@ def test_client_disconnect_mid_stream_stops_generation(server: LocalServer) -> N
 
 
 def test_api_key_is_enforced_on_the_upgrade() -> None:
-    with ensure_websocket(LocalServer(ttft=0.01, tokens_per_second=400, api_key="sekrit")) as srv:
+    with LocalServer(ttft=0.01, tokens_per_second=400, api_key="sekrit") as srv:
         ws_url = srv.base_url.replace("http://", "ws://") + "/responses"
         with pytest.raises(InvalidStatus):
             websockets.sync.client.connect(ws_url).close()  # no Authorization header
