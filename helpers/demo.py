@@ -182,7 +182,7 @@ async def demo_stream(request: Request) -> Any:
     try:
         query = parse_demo_query(request.query_params)
         last_event_id = request.headers.get("last-event-id", "")
-        stream_id = "demo_" + secrets.token_hex(8)
+        stream_id = "resp_demo" + secrets.token_hex(8)
         if last_event_id:
             buffer, position = _resume_buffer(request, last_event_id)
             frames = buffer.follow(position)

@@ -10,7 +10,8 @@ CLOSED) plus WAITING for the pause between connections. It yields every event it
 hides nothing: if the server replayed an event twice, you would see it twice and could count it.
 
 For tests and lessons, `hang_up_after` makes the client itself cut the connection (a real
-socket close, like a phone losing signal) after a given number of events.
+socket close, like a phone losing signal): entry k is how many events connection k+1 reads
+before hanging up (None: read on until the stream ends or breaks by itself).
 """
 
 from __future__ import annotations
@@ -148,7 +149,7 @@ class ResumingEventStream:
             e.event in FINAL_EVENT_TYPES or e.data == "[DONE]"
         ),
         max_attempts: int = 20,
-        hang_up_after: Sequence[int] = (),
+        hang_up_after: Sequence[int | None] = (),
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
