@@ -18,6 +18,7 @@ Unknown or already finished ids get the API's 404 error, naming the id.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
@@ -27,6 +28,27 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 CANCEL_PATH = "/v1/responses/{response_id}/cancel"
+UNFINISHED_BODY = "ASGI callable returned without completing response."
+
+
+class _ExpectCutBodies(logging.Filter):
+    """uvicorn logs an error when a body ends early; a body we cut on purpose is not news.
+
+    Each HTTP cancel expects exactly one such record; any other record passes through.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.expected = 0
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if self.expected and record.getMessage() == UNFINISHED_BODY:
+            self.expected -= 1
+            return False
+        return True
+
+
+_cut_bodies = _ExpectCutBodies()
 
 
 def cancelled_response(response_id: str) -> dict[str, Any]:
@@ -65,6 +87,7 @@ async def cancel_response(request: Request) -> JSONResponse:
     task: asyncio.Task[Any] | None = getattr(state, "live_streams", {}).get(response_id)
     if task is None or task.done():
         return not_found(response_id)
+    _cut_bodies.expected += 1
     task.cancel()
     return JSONResponse(cancelled_response(response_id))
 
@@ -72,3 +95,6 @@ async def cancel_response(request: Request) -> JSONResponse:
 def install(app: Starlette) -> None:
     """Add the route (POST only; the SDK's ``client.responses.cancel(id)`` calls it)."""
     app.router.routes.append(Route(CANCEL_PATH, cancel_response, methods=["POST"]))
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    if _cut_bodies not in uvicorn_errors.filters:
+        uvicorn_errors.addFilter(_cut_bodies)
