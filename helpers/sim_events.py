@@ -22,8 +22,10 @@ import itertools
 import secrets
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
+from helpers.model_source import Generation, StreamFailed
 from helpers.sim_requests import RequestError, SimRequest
 from helpers.simulated_model import Answer, answer_prompt
 
@@ -35,8 +37,11 @@ class DropConnection(Exception):
     """Raised mid-stream so the transport hangs up without finishing the response body."""
 
 
-class _InjectedError(Exception):
+class _InjectedError(StreamFailed):
     """Internal: the 'error' fault fired; each API reports it in its own shape."""
+
+    def __init__(self) -> None:
+        super().__init__(INJECTED_ERROR_MESSAGE)
 
 
 def new_id(prefix: str) -> str:
@@ -78,13 +83,40 @@ async def timed_tokens(request: SimRequest, answer: Answer) -> AsyncIterator[str
         yield answer.tokens[index]
 
 
+async def _simulated_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[str]:
+    answer = answer_for(request)
+    generation.truncated = answer.truncated
+    async for token in timed_tokens(request, answer):
+        generation.output_tokens += 1
+        yield token
+
+
+def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[str]:
+    """The answer's text pieces from the request's model source (by default the simulated one).
+
+    One code path builds the events for every source, so a real model (helpers.real_model)
+    streams exactly the shapes the simulated one does; only the text and the counts differ.
+    """
+    source = request.simulation.model_source
+    if source is None:
+        return _simulated_tokens(request, generation)
+    return source.generate(request, generation)
+
+
+async def admit(request: SimRequest) -> SimRequest:
+    """Before the response starts: a real model counts the prompt with its own tokenizer and
+    refuses one that does not fit (a 400, not a broken stream). The simulated model: as is."""
+    source = request.simulation.model_source
+    return request if source is None else await source.admit(request)
+
+
 # --------------------------------------------------------------------------- Responses API
 
 
-def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def _usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input_tokens + output_tokens,
@@ -139,7 +171,7 @@ async def response_events(
     request: SimRequest, response_id: str | None = None
 ) -> AsyncIterator[Event]:
     """The Responses API stream: created, in_progress, item/part added, deltas, done events."""
-    answer = answer_for(request)
+    generation = Generation()
     response_id, message_id = response_id or new_id("resp_"), new_id("msg_")
     created_at = int(time.time())
     sequence = itertools.count()
@@ -161,23 +193,24 @@ async def response_events(
     yield event("response.content_part.added", **where, part=_text_part(""))
     pieces: list[str] = []
     try:
-        async for token in timed_tokens(request, answer):
+        async for token in answer_tokens(request, generation):
             pieces.append(token)
             yield event("response.output_text.delta", **where, delta=token, logprobs=[])
-    except _InjectedError:
-        yield event("error", code="server_error", message=INJECTED_ERROR_MESSAGE, param=None)
+    except StreamFailed as failure:
+        yield event("error", code="server_error", message=str(failure), param=None)
         partial = _message_item(message_id, "incomplete", "".join(pieces))
-        error = {"code": "server_error", "message": INJECTED_ERROR_MESSAGE}
+        error = {"code": "server_error", "message": str(failure)}
         yield event("response.failed", response=response("failed", error=error, output=[partial]))
         return
     text = "".join(pieces)
     yield event("response.output_text.done", **where, text=text, logprobs=[])
     yield event("response.content_part.done", **where, part=_text_part(text))
-    status = "incomplete" if answer.truncated else "completed"
+    status = "incomplete" if generation.truncated else "completed"
     item = _message_item(message_id, status, text)
     yield event("response.output_item.done", output_index=0, item=item)
-    final = response(status, output=[item], usage=_usage(request.input_tokens, len(pieces)))
-    if answer.truncated:
+    usage = _usage(request.input_tokens, generation.output_tokens, generation.cached_tokens)
+    final = response(status, output=[item], usage=usage)
+    if generation.truncated:
         final["incomplete_details"] = {"reason": "max_output_tokens"}
         yield event("response.incomplete", response=final)
     else:
@@ -199,12 +232,12 @@ async def collect_response(request: SimRequest, response_id: str | None = None) 
 # --------------------------------------------------------------------------- Chat Completions
 
 
-def _chat_usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def _chat_usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": input_tokens,
         "completion_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached_tokens},
         "completion_tokens_details": {"reasoning_tokens": 0},
     }
 
@@ -216,7 +249,7 @@ async def chat_events(
 
     The transport adds the final `data: [DONE]` (after a normal end, not after an error).
     """
-    answer = answer_for(request)
+    generation = Generation()
     chunk_id, created = completion_id or new_id("chatcmpl-"), int(time.time())
 
     def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Event:
@@ -234,39 +267,39 @@ async def chat_events(
         return "chat.completion.chunk", payload
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
-    count = 0
     try:
-        async for token in timed_tokens(request, answer):
-            count += 1
+        async for token in answer_tokens(request, generation):
             yield chunk({"content": token})
-    except _InjectedError:
+    except StreamFailed as failure:
         error = {
-            "message": INJECTED_ERROR_MESSAGE,
+            "message": str(failure),
             "type": "server_error",
             "param": None,
             "code": "server_error",
         }
         yield "error", {"error": error}
         return
-    yield chunk({}, "length" if answer.truncated else "stop")
+    yield chunk({}, "length" if generation.truncated else "stop")
     if request.include_usage:
         _, last = chunk({})
-        yield (
-            "chat.completion.chunk",
-            {**last, "choices": [], "usage": _chat_usage(request.input_tokens, count)},
+        usage = _chat_usage(
+            request.input_tokens, generation.output_tokens, generation.cached_tokens
         )
+        yield "chat.completion.chunk", {**last, "choices": [], "usage": usage}
 
 
 async def collect_chat(request: SimRequest, completion_id: str | None = None) -> dict[str, Any]:
-    """The non-streamed chat completion, assembled from the same chunks."""
+    """The non-streamed chat completion, assembled from the same chunks (usage: the last one)."""
     pieces: list[str] = []
-    finish_reason, first = None, None
-    async for event_type, payload in chat_events(request, completion_id):
+    finish_reason, first, usage = None, None, None
+    with_usage = replace(request, include_usage=True)  # the last chunk then carries the usage
+    async for event_type, payload in chat_events(with_usage, completion_id):
         if event_type == "error":
             raise RequestError(
                 payload["error"]["message"], status=500, type="server_error", code="server_error"
             )
         first = first or payload
+        usage = payload.get("usage") or usage
         for choice in payload["choices"]:
             delta = choice["delta"]
             if "content" in delta and "role" not in delta:  # the first chunk only names the role
@@ -283,5 +316,5 @@ async def collect_chat(request: SimRequest, completion_id: str | None = None) ->
         "choices": [
             {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}
         ],
-        "usage": _chat_usage(request.input_tokens, len(pieces)),
+        "usage": usage,
     }

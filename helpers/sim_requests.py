@@ -17,9 +17,12 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from helpers.simulated_model import LatencyProfile, count_tokens
+
+if TYPE_CHECKING:
+    from helpers.model_source import ModelSource
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 FAULTS = ("error", "drop", "stall", "429", "500")
@@ -59,6 +62,9 @@ class Simulation:
     fault_after: int = 5
     stall_seconds: float = 3600.0
     retry_after_ms: int = 200
+    # Who writes the answers: None = the simulated model; else a real one (helpers.real_model),
+    # which ignores the latency settings and the stream faults (its timing is its own).
+    model_source: ModelSource | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -74,6 +80,7 @@ class SimRequest:
     simulation: Simulation
     include_usage: bool = False  # chat only: stream_options.include_usage
     instructions: str | None = None  # responses only: echoed back like the real API
+    messages: tuple[tuple[str, str], ...] = ()  # (role, text) of the whole conversation
 
 
 # --------------------------------------------------------------------------- raw body
@@ -341,6 +348,7 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
         max_tokens=_optional_positive_int(body, "max_output_tokens"),
         simulation=apply_simulation(base, body.get("simulation")),
         instructions=instructions,
+        messages=tuple(messages),
     )
 
 
@@ -385,6 +393,7 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
         max_tokens=max_tokens,
         simulation=simulation,
         include_usage=include_usage,
+        messages=tuple(messages),
     )
 
 
