@@ -106,13 +106,13 @@ async def unexpected_error(request: Request, exc: Exception) -> Response:
 # --------------------------------------------------------------------------- streaming
 
 
+# Compact JSON with UTF-8 kept as is (like the real API); one encoder reused for every event.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def sse_frame(event_type: str | None, payload: dict[str, Any] | str, event_id: str) -> bytes:
-    """One SSE frame: compact JSON, UTF-8 kept as is (like the real API)."""
-    data = (
-        payload
-        if isinstance(payload, str)
-        else json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-    )
+    """One SSE frame, written by the kit's own SSE module."""
+    data = payload if isinstance(payload, str) else _JSON.encode(payload)
     return format_event(data, event=event_type, id=event_id)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections.abc import Iterator
 
@@ -275,7 +274,11 @@ def _first_token_delays(base_url: str, simulation: dict, tries: int = 3) -> list
     ],
 )
 def test_ttft_matches_configuration(server: LocalServer, simulation: dict, expected: float) -> None:
-    """A correctness check with a generous bound (+0/+30 ms), not a speed goal."""
-    delays = _first_token_delays(server.base_url, simulation)
+    """A correctness check with a generous bound (+0/+30 ms), not a speed goal.
+
+    No token may come early; the best of five tries must be within 30 ms, so a busy shared
+    machine cannot fail the test, but a server that adds its own delay would.
+    """
+    delays = _first_token_delays(server.base_url, simulation, tries=5)
     assert min(delays) >= expected - 0.001
-    assert statistics.median(delays) <= expected + 0.030
+    assert min(delays) <= expected + 0.030

@@ -1,0 +1,272 @@
+"""How punctual is the kit's server under load? (A benchmark that prints figures, not a test.)
+
+For C = 1, 50, 200, 500 concurrent streams of 100 tokens at 20 tokens/s with a 300 ms time to
+first token, a client in a separate process measures, for every token, its arrival time minus
+its scheduled time (request sent + 300 ms + i / 20 s):
+
+- TTFT error: lateness of token 0;  inter-token lateness: lateness of tokens 1..99;
+- p50 / p99 / max of each, in milliseconds, and SSE events per second received.
+
+The same load runs against a minimal reference endpoint on the same stack (Starlette + uvicorn
++ sse-starlette's EventSourceResponse, the same schedule and a same-sized JSON payload), so the
+two are printed side by side. The client is a lean raw-socket asyncio client; its CPU use is
+printed so you can see it is not the bottleneck. Streams start spread evenly over one token
+interval (--stagger-ms, default 50), like requests arriving over time rather than all in the
+same microsecond; pass --stagger-ms 0 for the synchronized worst case.
+
+    .venv/bin/python benchmarks/bench_server.py [--streams 1 50 200 500] [--stagger-ms 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+TOKENS, TOKENS_PER_SECOND, TTFT = 100, 20.0, 0.300
+PROMPT = "Describe a sailing boat in detail"  # no canned answer: generated prose, > 100 tokens
+DELTA_MARKER = b"event: response.output_text.delta"
+
+
+# --------------------------------------------------------------------------- reference server
+
+
+def reference_app():  # pragma: no cover - runs in its own process
+    """The smallest honest peer: same schedule, same-sized events, sse-starlette framing."""
+    from sse_starlette.sse import EventSourceResponse
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    async def stream(request):
+        await request.body()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+
+        async def events():
+            for index in range(TOKENS):
+                await asyncio.sleep(
+                    max(0.0, start + TTFT + index / TOKENS_PER_SECOND - loop.time())
+                )
+                payload = {
+                    "type": "response.output_text.delta",
+                    "sequence_number": index + 4,
+                    "item_id": "msg_0123456789abcdef01234567",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "delta": " token",
+                    "logprobs": [],
+                }
+                yield {
+                    "event": "response.output_text.delta",
+                    "id": str(index),
+                    "data": json.dumps(payload),
+                }
+            yield {"event": "response.completed", "data": "{}"}
+
+        return EventSourceResponse(events(), sep="\n")
+
+    return Starlette(routes=[Route("/v1/responses", stream, methods=["POST"])])
+
+
+def serve_reference() -> None:  # pragma: no cover - runs in its own process
+    import uvicorn
+
+    from helpers.server import base_url_of, bind_socket
+
+    sock = bind_socket("127.0.0.1", 0)
+    config = uvicorn.Config(reference_app(), log_level="warning", access_log=False, lifespan="off")
+    server = uvicorn.Server(config)
+
+    async def serve() -> None:
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        while not server.started:
+            await asyncio.sleep(0.005)
+        print(base_url_of(sock), flush=True)
+        await task
+
+    asyncio.run(serve())
+
+
+# --------------------------------------------------------------------------- client
+
+
+def request_bytes(base_url: str) -> bytes:
+    address = urlsplit(base_url)
+    body = json.dumps(
+        {"model": "kit-sim-1", "input": PROMPT, "stream": True, "max_output_tokens": TOKENS}
+    ).encode()
+    head = (
+        f"POST {address.path}/responses HTTP/1.1\r\nHost: {address.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+async def one_stream(base_url: str, raw: bytes, delay: float) -> tuple[list[float], int]:
+    """Latenesses (seconds) of each text delta, and how many SSE events arrived."""
+    await asyncio.sleep(delay)
+    loop = asyncio.get_running_loop()
+    address = urlsplit(base_url)
+    reader, writer = await asyncio.open_connection(address.hostname, address.port)
+    sent = loop.time()
+    writer.write(raw)
+    latenesses: list[float] = []
+    events, pending = 0, b""
+    while True:
+        chunk = await reader.read(65536)
+        if not chunk:
+            break
+        now = loop.time()
+        pending = (pending + chunk).replace(b"\r\n", b"\n")  # sse-starlette ends lines in CRLF
+        *blocks, pending = pending.split(b"\n\n")
+        for block in blocks:
+            events += 1
+            if DELTA_MARKER in block:
+                due = sent + TTFT + len(latenesses) / TOKENS_PER_SECOND
+                latenesses.append(now - due)
+        if b"event: response.completed" in chunk or b"event: response.incomplete" in chunk:
+            break
+    writer.close()
+    return latenesses, events
+
+
+def percentiles(values: list[float]) -> tuple[float, float, float]:
+    ordered = sorted(values)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return statistics.median(ordered) * 1000, p99 * 1000, ordered[-1] * 1000
+
+
+async def run_client(base_url: str, streams: int, stagger: float) -> dict:
+    raw = request_bytes(base_url)
+    cpu, wall = time.process_time(), time.perf_counter()
+    delays = [stagger * i / streams for i in range(streams)]
+    results = await asyncio.gather(*(one_stream(base_url, raw, d) for d in delays))
+    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
+    first = [lat[0] for lat, _ in results if lat]
+    later = [x for lat, _ in results for x in lat[1:]]
+    tokens = sum(len(lat) for lat, _ in results)
+    return {
+        "streams": streams,
+        "complete": sum(len(lat) == TOKENS for lat, _ in results),
+        "ttft": percentiles(first),
+        "inter": percentiles(later),
+        "events": sum(n for _, n in results),
+        "events_per_s": sum(n for _, n in results) / wall,
+        "tokens": tokens,
+        "client_cpu": cpu / wall,
+    }
+
+
+# --------------------------------------------------------------------------- orchestration
+
+
+def start_server(kind: str) -> tuple[subprocess.Popen[str], str]:
+    if kind == "kit":
+        command = [
+            "-m",
+            "helpers.server",
+            "--port",
+            "0",
+            "--ttft-ms",
+            str(TTFT * 1000),
+            "--tokens-per-second",
+            str(TOKENS_PER_SECOND),
+            "--jitter",
+            "0",
+        ]
+    else:
+        command = [str(Path(__file__).resolve()), "--reference-server"]
+    process = subprocess.Popen(
+        [sys.executable, *command], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    )
+    return process, process.stdout.readline().strip()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc), to compare cost per event."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure(
+    kind: str, server: subprocess.Popen[str], base_url: str, streams: int, stagger_ms: float
+) -> dict:
+    server_cpu = cpu_seconds(server.pid)
+    output = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--client",
+            base_url,
+            "--streams",
+            str(streams),
+            "--stagger-ms",
+            str(stagger_ms),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    result = json.loads(output)
+    server_cpu = cpu_seconds(server.pid) - server_cpu
+    return {"server": kind, **result, "server_us_per_event": server_cpu / result["events"] * 1e6}
+
+
+def print_row(row: dict) -> None:
+    ttft, inter = row["ttft"], row["inter"]
+    print(
+        f"{row['server']:<14}{row['streams']:>5}{row['complete']:>6}"
+        f"{ttft[0]:>8.1f}{ttft[1]:>8.1f}{ttft[2]:>8.1f}"
+        f"{inter[0]:>8.1f}{inter[1]:>8.1f}{inter[2]:>8.1f}"
+        f"{row['events_per_s']:>10.0f}{row['server_us_per_event']:>9.0f}"
+        f"{row['client_cpu'] * 100:>9.0f}%",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--streams", type=int, nargs="+", default=[1, 50, 200, 500])
+    parser.add_argument("--stagger-ms", type=float, default=50.0)
+    parser.add_argument("--client", help=argparse.SUPPRESS)
+    parser.add_argument("--reference-server", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reference_server:
+        return serve_reference()
+    if args.client:
+        result = asyncio.run(run_client(args.client, args.streams[0], args.stagger_ms / 1000))
+        return print(json.dumps(result))
+
+    print(
+        f"{TOKENS} tokens/stream at {TOKENS_PER_SECOND:g} tokens/s, TTFT {TTFT * 1000:.0f} ms, "
+        f"starts spread over {args.stagger_ms:g} ms; {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f} before the run"
+    )
+    print("lateness = arrival - schedule, in ms, measured by the client; 'done' = complete streams")
+    print(
+        f"{'server':<14}{'C':>5}{'done':>6}{'TTFT error p50/p99/max':>24}"
+        f"{'inter-token lateness p50/p99/max':>24}{'events/s':>10}{'srv µs/ev':>9}"
+        f"{'client CPU':>10}"
+    )
+    for kind, label in [("kit", "kit server"), ("reference", "sse-starlette")]:
+        process, base_url = start_server(kind)
+        try:
+            for streams in args.streams:
+                print_row(measure(label, process, base_url, streams, args.stagger_ms))
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
