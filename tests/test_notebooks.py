@@ -130,7 +130,9 @@ def test_ends_with_exercises_and_check_cells(path):
     after = cells[headings[-1] :]
     stubs = [cell for cell in after if "NotImplementedError" in cell.source]
     checks = [
-        cell for cell in after if cell.cell_type == "code" and "check_exercise" in cell.source
+        cell
+        for cell in after
+        if cell.cell_type == "code" and re.search(r"\bcheck_exercise_\d+\(", cell.source)
     ]
     assert 2 <= len(checks) <= 4, f"expected 2-4 exercise check cells, found {len(checks)}"
     assert len(stubs) >= len(checks), "each exercise needs a stub for the learner to fill in"
