@@ -371,7 +371,9 @@ def uvicorn_config(app: Starlette) -> uvicorn.Config:
 def bind_socket(host: str, port: int) -> socket.socket:
     """Bind ourselves, so port 0 gives a free port we know before the server starts."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio only turns Nagle off (TCP_NODELAY) on accepted sockets
+    # whose proto says TCP; with Nagle on, back-to-back small events wait ~40 ms for an ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
