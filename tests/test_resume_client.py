@@ -11,6 +11,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from openai import BadRequestError, NotFoundError, OpenAI
 
 from helpers.replay_http import install_resumable_responses, resume_response
@@ -186,3 +188,33 @@ def test_installing_twice_adds_the_routes_once(server: LocalServer) -> None:
     install_resumable_responses(server.app)
     assert len(server.app.router.routes) == before
     assert sum(getattr(r, "endpoint", None) is resume_response for r in server.app.routes) == 1
+
+
+def test_responses_resume_request_needs_the_response_id() -> None:
+    first = Request("POST", "http://127.0.0.1:9/v1/responses", {"Content-Type": "x"}, {"a": 1})
+    with pytest.raises(ResumeError, match="no event carried the response id"):
+        responses_resume_request(first, "3", [{"sequence_number": 3}])
+    payloads = [{"response": {"id": "resp_1"}, "sequence_number": 0}, {"sequence_number": 1}]
+    resumed = responses_resume_request(first, "1", payloads)
+    assert resumed.method == "GET" and resumed.json is None
+    assert resumed.url == "http://127.0.0.1:9/v1/responses/resp_1?stream=true&starting_after=1"
+    assert resumed.headers == {"Last-Event-ID": "1"}
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(plan=st.lists(st.integers(min_value=1, max_value=60), max_size=4))
+def test_any_hang_up_plan_loses_and_repeats_nothing(
+    server: LocalServer, reference_text: str, plan: list[int]
+) -> None:
+    stream = ResumingEventStream(
+        Request("POST", f"{server.base_url}/responses", json=body()),
+        resume=responses_resume_request,
+        hang_up_after=plan,
+        sleep=lambda _: None,
+    )
+    list(stream)
+    assert gaps_and_repeats(p["sequence_number"] for p in stream.payloads) == (0, 0)
+    assert stream.payloads[0]["sequence_number"] == 0
+    assert text_of(stream.payloads) == reference_text
