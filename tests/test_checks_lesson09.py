@@ -1,0 +1,99 @@
+"""Lesson 9's checks pass the reference solutions and fail the stubs and plausible mistakes."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from helpers.checks import lesson09
+
+SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson09.py"
+
+
+@pytest.fixture(scope="module")
+def solution():
+    spec = importlib.util.spec_from_file_location("solution_lesson09", SOLUTIONS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def stub(*_args):
+    raise NotImplementedError  # what the committed notebook contains
+
+
+def assert_passes(message: str, number: int) -> None:
+    assert message == f"✅ Exercise {number} passed"
+
+
+def assert_fails(message: str, number: int, *fragments: str) -> None:
+    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
+    for fragment in fragments:
+        assert fragment in message
+
+
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_stubs_fail(number: int) -> None:
+    check = getattr(lesson09, f"check_exercise_{number}")
+    assert_fails(check(stub), number, "NotImplementedError")
+
+
+def test_reference_solutions_pass(solution) -> None:
+    assert_passes(lesson09.check_exercise_1(solution.steer_message), 1)
+    assert_passes(lesson09.check_exercise_2(solution.split_at_steer), 2)
+    assert_passes(lesson09.check_exercise_3(solution.finish_sentence), 3)
+
+
+def test_exercise_1_rejects_an_extra_stream_id() -> None:
+    def with_stream_id(response_id, text):
+        return {"type": "response.steer", "input": text, "previous_response_id": response_id,
+                "stream_id": "lane-1"}
+
+    assert_fails(lesson09.check_exercise_1(with_stream_id), 1, "not allowed ['stream_id']")
+
+
+def test_exercise_1_rejects_swapped_fields() -> None:
+    def swapped(response_id, text):
+        return {"type": "response.steer", "input": response_id, "previous_response_id": text}
+
+    assert_fails(lesson09.check_exercise_1(swapped), 1, "expected")
+
+
+def test_exercise_2_rejects_splitting_at_steer_accepted() -> None:
+    def split_at_accepted(events):
+        before, after, current = [], [], None
+        current = before
+        for event in events:
+            if event["type"] == "response.steer.accepted":
+                current = after
+            elif event["type"] == "response.output_text.delta":
+                current.append(event["delta"])
+        return "".join(before), "".join(after)
+
+    assert_fails(lesson09.check_exercise_2(split_at_accepted), 2, "expected ('Hello,', ' world.')")
+
+
+def test_exercise_2_reports_a_crash_without_raising() -> None:
+    def crashes(events):
+        return events[99]
+
+    assert_fails(lesson09.check_exercise_2(crashes), 2, "IndexError")
+
+
+def test_exercise_3_rejects_stopping_at_any_full_stop() -> None:
+    def first_full_stop(shown, remaining):
+        for index, token in enumerate(remaining):
+            if token.rstrip().endswith((".", "!", "?")) or "\n" in token:
+                return remaining[: index + 1]
+        return remaining
+
+    assert_fails(lesson09.check_exercise_3(first_full_stop), 3, "expected")
+
+
+def test_exercise_3_rejects_ignoring_a_sentence_that_just_ended(solution) -> None:
+    def always_finish(shown, remaining):
+        return solution.finish_sentence([], remaining) if remaining else []
+
+    assert_fails(lesson09.check_exercise_3(always_finish), 3, "expected ''")
