@@ -153,6 +153,11 @@ class ResumingEventStream:
         client: httpx.Client | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        if first.method != "GET" and resume is same_request_with_last_event_id:
+            raise ValueError(
+                f"reconnecting by re-sending {first.method} {first.url} would start a new "
+                "answer, not resume this one: pass resume=responses_resume_request (or your own)"
+            )
         self.first = first
         self.resume = resume
         self.is_final = is_final

@@ -218,3 +218,8 @@ def test_any_hang_up_plan_loses_and_repeats_nothing(
     assert gaps_and_repeats(p["sequence_number"] for p in stream.payloads) == (0, 0)
     assert stream.payloads[0]["sequence_number"] == 0
     assert text_of(stream.payloads) == reference_text
+
+
+def test_re_sending_a_post_is_refused_up_front() -> None:
+    with pytest.raises(ValueError, match="would start a new answer"):
+        ResumingEventStream(Request("POST", "http://127.0.0.1:9/v1/responses", json=body()))
