@@ -315,3 +315,51 @@ def test_a_new_strategy_is_two_methods():
     assert g.feed("Hello wor") == [Release("Hello ")]
     assert g.feed("ld, top secr") == [Release("world, top ")]
     assert g.feed("et!") == [Retract(len("Hello world, ")), Block(CHECK("Hello world, top secret"))]
+
+
+# --------------------------------------------------------------------------- over the wire
+
+
+@pytest.fixture(scope="module")
+def sdk_client():
+    """The real openai SDK against the kit's server on 127.0.0.1 (no delays: not a timing test)."""
+    from openai import OpenAI
+
+    from helpers.server import LocalServer
+
+    with (
+        LocalServer(ttft=0, tokens_per_second=0) as server,
+        OpenAI(base_url=server.base_url, api_key="unused") as client,
+    ):
+        yield client
+
+
+def stream_pieces(client, prompt):
+    from helpers.simulated_model import MODEL_ID
+    from helpers.timing import text_of
+
+    with client.responses.create(model=MODEL_ID, input=prompt, stream=True) as stream:
+        for event in stream:
+            if (piece := text_of(event)) is not None:
+                yield piece
+
+
+def test_guards_over_a_real_sdk_stream_block_the_leak_lesson_7_relies_on(sdk_client):
+    """Lesson 7's leaky prompt: the simulated model repeats the codename from the prompt."""
+    check = banned_phrases("Project Bluebird", "Bluebird")
+    window = hold_back_window(check.longest_match)
+    for make in (ValidateAfter, ShowThenRetract, lambda c: HoldBack(c, window), SentenceRelease):
+        g = make(check)
+        pieces = stream_pieces(sdk_client, "Tell me about Project Bluebird")
+        visible = apply_actions("", guard(pieces, g))
+        assert g.violation is not None, type(g).__name__
+        assert check(visible) is None
+        assert visible == g.visible == g.text[: len(visible)]
+
+
+def test_guards_over_a_real_sdk_stream_pass_a_clean_answer(sdk_client):
+    check = banned_phrases("Project Bluebird", "Bluebird")
+    full = "".join(stream_pieces(sdk_client, "Why does streaming feel faster?"))
+    for g in (ShowThenRetract(check), HoldBack(check, 15), SentenceRelease(check)):
+        pieces = stream_pieces(sdk_client, "Why does streaming feel faster?")
+        assert apply_actions("", guard(pieces, g)) == full
