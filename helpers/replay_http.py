@@ -111,6 +111,7 @@ async def create_response_or_background(request: Request) -> Any:
     from helpers.server import (
         create_response,
         error_response,
+        raise_pre_stream_fault,
         read_body,
         simulation_for,
     )
@@ -130,6 +131,7 @@ async def create_response_or_background(request: Request) -> Any:
             fresh = Request(request.scope, _replaying_receive(raw, request.receive))
             return await create_response(fresh)
         sim = parse_responses_request(body, simulation_for(request))
+        raise_pre_stream_fault(sim)  # "429" / "500" come before any stream, background or not
         if not sim.stream:
             raise RequestError(
                 "This server supports 'background': true only with 'stream': true.",

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from openai import BadRequestError, NotFoundError, OpenAI
+from openai import BadRequestError, NotFoundError, OpenAI, RateLimitError
 
 from helpers.replay_http import install_resumable_responses, resume_response
 from helpers.resume import (
@@ -223,3 +223,11 @@ def test_any_hang_up_plan_loses_and_repeats_nothing(
 def test_re_sending_a_post_is_refused_up_front() -> None:
     with pytest.raises(ValueError, match="would start a new answer"):
         ResumingEventStream(Request("POST", "http://127.0.0.1:9/v1/responses", json=body()))
+
+
+def test_pre_stream_faults_apply_to_background_requests_too(client: OpenAI) -> None:
+    with pytest.raises(RateLimitError, match="simulated fault '429'"):
+        client.responses.create(
+            model="m", input=PROMPT, stream=True, background=True,
+            extra_body={"simulation": {"fault": "429"}},
+        )
