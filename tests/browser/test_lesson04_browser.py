@@ -1,0 +1,118 @@
+"""Lesson 4 in a real JupyterLab in a real (headless) Chromium: the live view types, its metrics
+move, and Stop stops it. What a learner would see, checked from the DOM; screenshots are kept in
+test-artifacts/ for a human to look at.
+
+Skips when Debian's chromium is absent, except in CI (CI set), where that is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from lab_harness import (
+    CHROMIUM,
+    REPO,
+    chromium_page,
+    code_cell,
+    jupyter_lab,
+    open_notebook,
+    run_cell,
+)
+
+from helpers.simulated_model import answer_prompt
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = REPO / "notebooks" / "04_live_tokens.ipynb"
+ARTIFACTS = REPO / "test-artifacts"
+PROMPT = "Why does streaming feel faster?"  # the lesson's prompt; its answer is deterministic
+
+
+def require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set, so the browser test must run: {reason}")
+    pytest.skip(reason)
+
+
+def text_of(page, selector: str) -> str:
+    """The element's textContent ('' while it does not exist): exact, whitespace included."""
+    return page.evaluate(
+        "(selector) => { const e = document.querySelector(selector);"
+        " return e ? e.textContent : ''; }",
+        selector,
+    )
+
+
+def watch(page, selectors: list[str], seconds: float, every: float = 0.1) -> list[list[str]]:
+    """Snapshots of each selector's text, taken every ``every`` seconds: one list per selector."""
+    snapshots: list[list[str]] = [[] for _ in selectors]
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        for column, selector in zip(snapshots, selectors, strict=True):
+            column.append(text_of(page, selector))
+        page.wait_for_timeout(every * 1000)
+    return snapshots
+
+
+def token_count(metrics_line: str) -> int:
+    """'streaming · elapsed 1.20 s · first token 512 ms · 17 tokens · ...' -> 17"""
+    return int(re.search(r"(\d+) tokens\b", metrics_line).group(1))
+
+
+def test_live_view_types_updates_metrics_and_stops(tmp_path: Path):
+    require_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_answer = answer_prompt(PROMPT).text
+    live_text, metrics, stop = ".kit-live-text", ".kit-metrics", "button.kit-stop"
+
+    with (
+        jupyter_lab(tmp_path / "root", [NOTEBOOK]) as lab,
+        chromium_page(tmp_path / "profile") as page,
+    ):
+        open_notebook(page, lab, NOTEBOOK.name)
+        setup = code_cell(page, "backend = get_backend()")
+        run_cell(page, setup)
+        setup.locator(".jp-OutputArea-output", has_text="local backend").wait_for(timeout=60_000)
+
+        run_cell(page, code_cell(page, 'view = LiveTokenView("streamed")'))
+        page.wait_for_selector(live_text, timeout=30_000)
+        page.wait_for_function(  # the first tokens are on screen
+            f"document.querySelector('{live_text}').textContent.length > 0", timeout=30_000
+        )
+
+        # 1. While it streams, the visible text only grows, and always as a prefix of the answer.
+        texts, metric_lines = watch(page, [live_text, metrics], seconds=1.5)
+        page.screenshot(path=ARTIFACTS / "lesson04-streaming.png")
+        for earlier, later in pairwise(texts):
+            assert later.startswith(earlier), (earlier, later)
+        assert all(full_answer.startswith(text) for text in texts)
+        assert len(set(texts)) >= 4, f"the text grew only {len(set(texts)) - 1} times in 1.5 s"
+
+        # 2. The metrics line is live: it says streaming, and its token count climbs with the text.
+        assert all(line.startswith("streaming · elapsed ") for line in metric_lines), metric_lines
+        counts = [token_count(line) for line in metric_lines]
+        assert counts == sorted(counts) and counts[-1] > counts[0], counts
+        assert len(set(metric_lines)) >= 4
+
+        # 3. Stop: the text stops growing, short of the full answer, and the view says so.
+        page.click(stop)
+        page.wait_for_function(
+            f"document.querySelector('{metrics}').textContent.startsWith('stopped')",
+            timeout=10_000,
+        )
+        (after_stop,) = watch(page, [live_text], seconds=1.0, every=0.25)
+        page.screenshot(path=ARTIFACTS / "lesson04-stopped.png")
+        assert len(set(after_stop)) == 1, "the text kept growing after Stop"
+        stopped_text = after_stop[-1]
+        assert stopped_text.startswith(texts[-1])
+        assert full_answer.startswith(stopped_text)
+        assert len(stopped_text) < len(full_answer)
+        assert page.is_disabled(stop)
