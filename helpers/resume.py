@@ -41,9 +41,10 @@ __all__ = [
 ]
 
 FINAL_EVENT_TYPES = frozenset(
-    {"response.completed", "response.failed", "response.incomplete", "error", "done"}
+    {"response.completed", "response.failed", "response.incomplete", "done"}
 )
-"""Event types after which the stream is over: no reconnect, even if the socket then closes."""
+"""Event types after which the stream is over: no reconnect, even if the socket then closes.
+Not `error`: the Responses API follows it with `response.failed`, which we still want."""
 
 DEFAULT_RETRY_MS = 1000
 """Used until the server sends `retry:`; browsers pick a few seconds (Chromium: 3000 ms)."""

@@ -231,3 +231,15 @@ def test_pre_stream_faults_apply_to_background_requests_too(client: OpenAI) -> N
             model="m", input=PROMPT, stream=True, background=True,
             extra_body={"simulation": {"fault": "429"}},
         )
+
+
+def test_a_failing_background_response_ends_with_response_failed(server: LocalServer) -> None:
+    stream = ResumingEventStream(
+        Request("POST", f"{server.base_url}/responses", json=body(
+            simulation={"fault": "error", "fault_after": 4}
+        )),
+        resume=responses_resume_request,
+    )
+    types = [e.event for e in stream]
+    assert types[-2:] == ["error", "response.failed"]
+    assert len(stream.attempts) == 1 and stream.state is ReadyState.CLOSED
