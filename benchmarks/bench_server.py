@@ -260,6 +260,7 @@ def main() -> None:
     for kind, label in [("kit", "kit server"), ("reference", "sse-starlette")]:
         process, base_url = start_server(kind)
         try:
+            measure(label, process, base_url, 1, 0)  # warm-up, not printed: first-request costs
             for streams in args.streams:
                 print_row(measure(label, process, base_url, streams, args.stagger_ms))
         finally:

@@ -281,8 +281,10 @@ async def create_chat_completion(request: Request) -> Any:
 
 async def _answer(request: Request, parse: Any, events: Any, collect: Any, frames: Any) -> Any:
     """Shared by both APIs: check the request, inject pre-stream faults, stream or collect."""
+    received_at = asyncio.get_running_loop().time()  # the TTFT clock starts now, not after parsing
     try:
         sim = parse(parse_json_body(await read_body(request)), simulation_for(request))
+        sim = replace(sim, received_at=received_at)
         raise_pre_stream_fault(sim)
         sim = await admit(sim)  # a real model counts the prompt and refuses one too long
     except RequestError as error:

@@ -59,7 +59,7 @@ async def timed_tokens(request: SimRequest, answer: Answer) -> AsyncIterator[str
     """Yield each token when it is due; inject the request's stream fault on the way."""
     sim = request.simulation
     loop = asyncio.get_running_loop()
-    start = loop.time()
+    start = loop.time() if request.received_at is None else request.received_at
     schedule = sim.latency.schedule(
         len(answer.tokens), input_tokens=request.input_tokens, seed=sim.seed
     )

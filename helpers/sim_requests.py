@@ -81,6 +81,9 @@ class SimRequest:
     include_usage: bool = False  # chat only: stream_options.include_usage
     instructions: str | None = None  # responses only: echoed back like the real API
     messages: tuple[tuple[str, str], ...] = ()  # (role, text) of the whole conversation
+    # Event-loop time the request arrived: the schedule starts here, so the server's own
+    # parsing time is part of the TTFT instead of being added to it. None = when streaming starts.
+    received_at: float | None = None
 
 
 # --------------------------------------------------------------------------- raw body
