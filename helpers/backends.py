@@ -10,7 +10,8 @@ Which backend, checked in this order:
    model from OPENAI_MODEL, else the first id listed by its /v1/models.
 3. OPENAI_API_KEY set: the real OpenAI API; model from OPENAI_MODEL, else DEFAULT_OPENAI_MODEL.
 4. Otherwise the local server (helpers.server), started on first use, one per kernel process,
-   stopped when the process exits. No network, no key.
+   stopped when the process exits. No network, no key. KIT_LOCAL_MODEL=smollm2 makes it serve
+   a real model on the CPU instead of the simulated one (optional install: make local-model).
 
 The lesson code is the same for all three. Many compatible servers speak only Chat
 Completions: `backend.supports_responses` checks once (without generating anything), and a
@@ -102,18 +103,19 @@ def probe_responses_endpoint(client: OpenAI) -> bool:
 
 # --------------------------------------------------------------------------- local server
 
-_local_server: LocalServer | None = None
+_local_servers: dict[str | None, LocalServer] = {}
 _local_lock = threading.Lock()
 
 
-def local_server() -> LocalServer:
-    """The kernel's one background server, started on first use and stopped at exit."""
-    global _local_server
+def local_server(model: str | None = None) -> LocalServer:
+    """The kernel's background server for `model` (None: the simulated one), started on first
+    use and stopped at exit."""
     with _local_lock:
-        if _local_server is None or not _local_server.running:
-            _local_server = LocalServer().start()
-            atexit.register(_local_server.stop)
-        return _local_server
+        server = _local_servers.get(model)
+        if server is None or not server.running:
+            server = _local_servers[model] = LocalServer(model=model).start()
+            atexit.register(server.stop)
+        return server
 
 
 # --------------------------------------------------------------------------- choosing
@@ -155,13 +157,14 @@ def _first_model(client: OpenAI, base_url: str) -> str:
 def make_backend(name: str, env: dict[str, str]) -> Backend:
     """Build the named backend from the given environment."""
     if name == "local":
-        server = local_server()
+        server = local_server(env.get("KIT_LOCAL_MODEL") or None)
         client, async_client = _clients(server.base_url, LOCAL_PLACEHOLDER_KEY)
+        real_model = getattr(server.model_source, "model_id", None)
         return Backend(
             "local",
             client,
             async_client,
-            env.get("OPENAI_MODEL") or MODEL_ID,
+            env.get("OPENAI_MODEL") or real_model or MODEL_ID,
             server.base_url,
             True,
         )
