@@ -153,7 +153,7 @@ VIEWERS, STREAMS_PER_VIEWER = 20, 5  # Chromium allows 6 HTTP/1.1 connections pe
 
 START_STREAMS = """(n) => { window.results = Promise.all(Array.from({length: n}, () =>
     window.demo.runStream({prompt: "Compare websockets vs SSE", mode: "stream", ttftMs: 300,
-                           tokensPerSecond: 20, seed: 0})
+                           tokensPerSecond: 10, seed: 0})
       .then((r) => ({...r, firstAt: performance.timeOrigin + r.ttftMs,
                      endAt: performance.timeOrigin + performance.now()})))); }"""
 
@@ -161,7 +161,9 @@ START_STREAMS = """(n) => { window.results = Promise.all(Array.from({length: n},
 async def hundred_streams(executable: str, url: str) -> list[dict]:
     """20 viewers (separate browser contexts, like 20 students), 5 EventSources each.
 
-    Playwright's async API drives all viewers at once, so the streams start together.
+    Playwright's async API drives all viewers at once, so the streams start together. Each
+    answer takes about 13 s (132 tokens at 10 tokens/s), so all 100 overlap even if starting
+    them is slow on a busy machine.
     """
     from playwright.async_api import async_playwright
 
@@ -169,6 +171,8 @@ async def hundred_streams(executable: str, url: str) -> list[dict]:
         browser = await playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             contexts = await asyncio.gather(*(browser.new_context() for _ in range(VIEWERS)))
+            for context in contexts:  # 20 renderers on a busy 2-core machine can be slow
+                context.set_default_timeout(180_000)
             pages = await asyncio.gather(*(c.new_page() for c in contexts))
             await asyncio.gather(*(page.goto(url) for page in pages))
             start = (page.evaluate(START_STREAMS, STREAMS_PER_VIEWER) for page in pages)
