@@ -1,0 +1,133 @@
+"""Sending an answer over HTTP: SSE framing, and ASGI responses that stop when the client leaves.
+
+Used by helpers.server for both APIs (and by other transports in the kit). The events come from
+helpers.sim_events as (type, payload) pairs; this module only turns them into bytes on a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
+
+from helpers.sim_events import DropConnection, Event
+from helpers.sim_requests import RequestError
+from helpers.sse import format_event
+
+
+def error_response(error: RequestError) -> JSONResponse:
+    """The OpenAI error JSON with its status (and headers such as retry-after-ms)."""
+    return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+# Compact JSON with UTF-8 kept as is (like the real API); one encoder reused for every event.
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def sse_frame(event_type: str | None, payload: dict[str, Any] | str, event_id: str) -> bytes:
+    """One SSE frame, written by the kit's own SSE module."""
+    data = payload if isinstance(payload, str) else _JSON.encode(payload)
+    return format_event(data, event=event_type, id=event_id)
+
+
+async def responses_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Responses API framing: `event:` names the type, `id:` is the sequence number."""
+    async for event_type, payload in events:
+        yield sse_frame(event_type, payload, str(payload["sequence_number"]))
+
+
+async def chat_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Chat Completions framing: data-only events, then `data: [DONE]` unless an error ended it."""
+    index = 0
+    async for event_type, payload in events:
+        yield sse_frame(None, payload, str(index))
+        index += 1
+        if event_type == "error":
+            return
+    yield sse_frame(None, "[DONE]", str(index))
+
+
+async def _wait_for_disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+async def run_unless_hangup(
+    work: Coroutine[Any, Any, Any], receive: Receive, live: dict[str, asyncio.Task[Any]], key: str
+) -> asyncio.Task[Any] | None:
+    """Run `work` as a task listed in `live` under `key`; cancel it if the client hangs up first.
+
+    Two tasks race: the work, and a wait for `http.disconnect`. Whichever finishes first cancels
+    the other, so an abandoned request never keeps generating. Returns the finished work task,
+    or None when the client left.
+    """
+    task = asyncio.create_task(work)
+    hangup = asyncio.create_task(_wait_for_disconnect(receive))
+    live[key] = task
+    try:
+        await asyncio.wait({task, hangup}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        task.cancel()
+        hangup.cancel()
+        await asyncio.gather(task, hangup, return_exceptions=True)
+        live.pop(key, None)
+    return None if task.cancelled() else task
+
+
+class EventStream:
+    """An ASGI response that sends SSE frames and stops generating the moment the client leaves."""
+
+    def __init__(self, frames: AsyncIterator[bytes], live: dict[str, Any], key: str) -> None:
+        self.frames, self.live, self.key = frames, live, key
+
+    async def _pump(self, send: Send) -> None:
+        async for frame in self.frames:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = [
+            (b"content-type", b"text/event-stream; charset=utf-8"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),  # ask nginx-style proxies not to buffer
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        task = await run_unless_hangup(self._pump(send), receive, self.live, self.key)
+        if task is not None and task.exception() is not None:
+            raise task.exception()  # DropConnection: uvicorn then closes the socket mid-body
+
+
+class CollectedAnswer:
+    """An ASGI response for stream=false: the whole answer as JSON once it is generated."""
+
+    def __init__(self, work: Coroutine[Any, Any, Any], live: dict[str, Any], key: str) -> None:
+        self.work, self.live, self.key = work, live, key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        task = await run_unless_hangup(self.work, receive, self.live, self.key)
+        if task is None:
+            return  # the client left; nobody to answer
+        error = task.exception()
+        if isinstance(error, RequestError):
+            await error_response(error)(scope, receive, send)
+        elif isinstance(error, DropConnection):
+            # Start the response, then hang up: the client sees a body cut short.
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            raise error
+        elif error is not None:
+            raise error
+        else:
+            await JSONResponse(task.result())(scope, receive, send)
+
+
+class _HideDropConnection(logging.Filter):
+    """uvicorn logs every exception that ends a response; an injected drop is not news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.exc_info and isinstance(record.exc_info[1], DropConnection))
