@@ -78,13 +78,19 @@ def expected_text(prompt: str = PROMPT) -> str:
     return answer_prompt(prompt, seed=0).text
 
 
+def new_page(browser: object) -> object:
+    page = browser.new_page()  # type: ignore[attr-defined]
+    page.set_default_timeout(120_000)  # the machine may be busy; correctness, not speed, is tested
+    return page
+
+
 def shot(page: object, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
 
 
 def test_blocking_and_streamed_side_by_side(browser: object, server: LocalServer) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = new_page(browser)
     page.goto(f"{root(server)}/demo?auto=1&ttft=200&tps=60")
     blocking, streamed = page.evaluate("window.demo.last")
     shot(page, "demo_side_by_side")
@@ -104,7 +110,7 @@ def test_blocking_and_streamed_side_by_side(browser: object, server: LocalServer
 def test_eventsource_reconnects_on_its_own_and_loses_nothing(
     browser: object, server: LocalServer
 ) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = new_page(browser)
     page.goto(f"{root(server)}/demo?auto=1&ttft=50&tps=100&drop=7")
     _, streamed = page.evaluate("window.demo.last")
     shot(page, "demo_reconnects")
@@ -122,7 +128,7 @@ def test_eventsource_reconnects_on_its_own_and_loses_nothing(
 
 
 def test_a_bad_query_shows_the_servers_error(browser: object, server: LocalServer) -> None:
-    page = browser.new_page()  # type: ignore[attr-defined]
+    page = new_page(browser)
     page.goto(f"{root(server)}/demo")
     message = page.evaluate(
         """() => window.demo.runStream({prompt: "hi", mode: "sideways", ttftMs: 0,
@@ -138,7 +144,7 @@ def test_lan_mode_needs_the_key_in_the_url(browser: object) -> None:
         base = root(srv)
         assert httpx.get(f"{base}/demo").status_code == 401
         assert httpx.get(f"{base}/demo?api_key=wrong").status_code == 401
-        page = browser.new_page()  # type: ignore[attr-defined]
+        page = new_page(browser)
         page.goto(f"{base}/demo?api_key=class-key&auto=1&prompt=haiku")
         blocking, streamed = page.evaluate("window.demo.last")
         assert streamed["text"] == blocking["text"] == expected_text("haiku")
