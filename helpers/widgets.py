@@ -4,9 +4,11 @@ Three ideas, each small:
 
 * **One growing text widget.** Every redraw sets the *whole* text of one HTML widget (inside a
   ``pre-wrap`` block), so the browser shows a typing effect, not a list of flickering outputs.
-* **A throttle.** Tokens only go into a buffer; a ticker redraws at most every ``throttle``
-  seconds (50 ms by default), plus one final redraw. A fast stream (hundreds of tokens/s) then
-  costs at most 20 widget messages per second, and the eye cannot tell the difference.
+* **A throttle (leading + trailing).** A token is drawn at once if the last redraw is at least
+  ``throttle`` old (50 ms by default); otherwise one redraw is scheduled for when it is. So a slow
+  stream shows every token immediately, a fast one (hundreds of tokens/s) costs at most 20 widget
+  messages per second, and a final redraw never leaves the last tokens behind. A slow ticker
+  (every 100 ms) goes through the same throttle to keep "elapsed" moving while nothing arrives.
 * **A task, not a loop in the cell.** ``view.start(...)`` runs the stream as an asyncio task on
   the kernel's event loop and returns at once, so the kernel stays free to receive the Stop
   click. Stop cancels the task; cancelling closes the HTTP stream (the server sees the client
@@ -36,6 +38,7 @@ import ipywidgets as widgets
 from helpers.timing import StreamTiming, atimed_stream, format_ms, format_s, text_of_result
 
 DEFAULT_THROTTLE = 0.05
+METRICS_EVERY = 0.1  # how often "elapsed" moves while no token arrives
 FINAL_STATES = ("complete", "stopped", "failed")
 ALLOWED = {
     "idle": ("waiting",),
@@ -90,6 +93,8 @@ class LiveTokenView:
         self.timing = StreamTiming(label=label)
         self.error: BaseException | None = None
         self.redraws = 0
+        self._last_redraw = float("-inf")
+        self._pending: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[StreamTiming] | None = None
         self._stop_requested = False
 
@@ -120,15 +125,29 @@ class LiveTokenView:
         self.stop_button.disabled = state not in ("waiting", "streaming")
 
     def redraw(self) -> None:
-        """Copy the buffer to the widgets (one message each, only if something changed)."""
+        """Copy the buffer to the widgets now (one message each, only if something changed)."""
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        self._last_redraw = time.monotonic()
         self.redraws += 1
         self.text.value = text_html(self.timing.text)
         self.metrics.value = metrics_text(self.timing, self.state)
 
+    def request_redraw(self) -> None:
+        """Redraw now if the last redraw is ``throttle`` old, else once it is (one pending max)."""
+        if self._pending is not None:
+            return  # the scheduled redraw will show this token too
+        wait = self._last_redraw + self.throttle - time.monotonic()
+        if wait <= 0:
+            self.redraw()
+        else:
+            self._pending = asyncio.get_running_loop().call_later(wait, self.redraw)
+
     async def _ticker(self) -> None:
         while True:
-            self.redraw()
-            await asyncio.sleep(self.throttle)
+            await asyncio.sleep(METRICS_EVERY)
+            self.request_redraw()
 
     # --- running ------------------------------------------------------------------------------
 
@@ -146,11 +165,13 @@ class LiveTokenView:
         timed = atimed_stream(source, label=self.label)
         self.timing = timed.timing
         self._enter("waiting")
+        self.redraw()
         ticker = asyncio.create_task(self._ticker())
         try:
             async for _item in timed:
                 if self.state == "waiting" and self.timing.pieces:
                     self._enter("streaming")
+                self.request_redraw()
             self._enter("complete")
         except asyncio.CancelledError:
             if not self._stop_requested:

@@ -108,6 +108,20 @@ def test_throttle_buffers_a_burst_into_few_redraws():
     assert changes[-1] == text_html("".join(f"{i} " for i in range(500)))  # nothing lost
 
 
+def test_throttle_draws_each_token_of_a_slow_stream_at_once():
+    """Tokens 200 ms apart, throttle 20 ms: the leading edge shows every prefix, none is merged."""
+    shown: list[str] = []
+
+    async def main():
+        view = LiveTokenView(throttle=0.02)
+        view.text.observe(lambda change: shown.append(change["new"]), names="value")
+        await view.run(lambda: words(4, 0.2))
+
+    asyncio.run(main())
+    prefixes = [text_html("w0 w1 w2 w3 "[: 3 * k]) for k in range(1, 5)]
+    assert [value for value in shown if value in prefixes] == prefixes
+
+
 def test_stop_cancels_the_task_closes_the_source_and_keeps_the_partial_text():
     closed: list[bool] = []
 

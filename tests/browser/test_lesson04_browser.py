@@ -13,6 +13,7 @@ import time
 from itertools import pairwise
 from pathlib import Path
 
+import nbformat
 import pytest
 from lab_harness import (
     CHROMIUM,
@@ -31,6 +32,20 @@ pytestmark = pytest.mark.browser
 NOTEBOOK = REPO / "notebooks" / "04_live_tokens.ipynb"
 ARTIFACTS = REPO / "test-artifacts"
 PROMPT = "Why does streaming feel faster?"  # the lesson's prompt; its answer is deterministic
+LESSON_RATE = "simulate(ttft=0.5, tokens_per_second=25)"  # in the live cell
+SLOWER_RATE = "simulate(ttft=0.5, tokens_per_second=10)"
+
+
+def slower_copy(target: Path) -> Path:
+    """The lesson with its live cell typing at 10 instead of 25 tokens/s (11 s for the answer),
+    so that Stop lands mid-answer even when a loaded machine makes each browser step slow."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    live = [c for c in notebook.cells if 'view = LiveTokenView("streamed")' in c.source]
+    assert len(live) == 1 and LESSON_RATE in live[0].source, "lesson 4's live cell changed"
+    live[0].source = live[0].source.replace(LESSON_RATE, SLOWER_RATE)
+    target.mkdir(parents=True)
+    nbformat.write(notebook, target / NOTEBOOK.name)
+    return target / NOTEBOOK.name
 
 
 def require_chromium() -> None:
@@ -74,7 +89,7 @@ def test_live_view_types_updates_metrics_and_stops(tmp_path: Path):
     live_text, metrics, stop = ".kit-live-text", ".kit-metrics", "button.kit-stop"
 
     with (
-        jupyter_lab(tmp_path / "root", [NOTEBOOK]) as lab,
+        jupyter_lab(tmp_path / "root", [slower_copy(tmp_path / "copy")]) as lab,
         chromium_page(tmp_path / "profile") as page,
     ):
         open_notebook(page, lab, NOTEBOOK.name)
