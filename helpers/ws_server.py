@@ -80,6 +80,8 @@ def successor_profile(profile: LatencyProfile) -> LatencyProfile:
 
 @dataclass
 class _Steer:
+    """An accepted steer, waiting for the next token boundary of the running response."""
+
     id: str
     text: str
 
@@ -233,6 +235,8 @@ class Session:
                 sim = replace(sim, fault=None)  # an injected fault fires once per chain
         except _Dropped:
             await self._close_socket(1011, "injected fault 'drop'")
+        except WebSocketDisconnect:
+            pass  # the client left while we were sending: nothing to tell anyone
         except Exception:
             log.exception("websocket response chain failed")
         finally:
