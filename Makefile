@@ -44,7 +44,7 @@ $(MODEL_STAMP): $(STAMP) requirements-local-model.txt
 
 # The classroom demo: blocking vs streamed side by side in the browser. LAN mode: see README.
 demo: $(STAMP)
-	$(BIN)/python -m helpers.demo
+	$(BIN)/python -m helpers.demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
