@@ -223,7 +223,14 @@ def main() -> int:
             open_notebook(page, lab, notebook.name)
             setup = code_cell(page, "warm_up()")
             run_cell(page, setup)
-            setup.locator(".jp-OutputArea-output", has_text="ready").wait_for(timeout=90_000)
+            try:
+                setup.locator(".jp-OutputArea-output", has_text="ready").wait_for(timeout=90_000)
+            except Exception:
+                shot = REPO / "test-artifacts" / "bench-token-to-dom-setup-failed.png"
+                shot.parent.mkdir(exist_ok=True)
+                page.screenshot(path=shot)
+                print(f"the setup cell did not finish; screenshot: {shot}")
+                raise
             for name, kind, _ in runs:
                 page.evaluate(OBSERVER, [kind, name])
                 run_cell(page, code_cell(page, f"# BENCH {name}"))

@@ -200,8 +200,24 @@ def code_cell(page, containing: str):
     ).first
 
 
-def run_cell(page, cell) -> None:
-    """Click into the cell's editor and press Shift+Enter, like a learner."""
-    cell.scroll_into_view_if_needed()
-    cell.locator(".jp-InputArea-editor").click()
-    page.keyboard.press("Shift+Enter")
+def run_cell(page, cell, attempts: int = 3) -> None:
+    """Select the cell by its prompt and press Shift+Enter, like a learner; then check that
+    Lab really queued it (its prompt turns to [*] or a number), and press again if not: a key
+    pressed while the page is still wiring up its kernel can be lost on a busy machine."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    prompt = cell.locator(".jp-InputPrompt")
+    for _ in range(attempts):
+        cell.scroll_into_view_if_needed()
+        prompt.click()
+        page.keyboard.press("Shift+Enter")
+        try:
+            page.wait_for_function(
+                "(p) => /\\[(\\*|\\d+)\\]/.test(p.textContent)",
+                arg=prompt.element_handle(),
+                timeout=10_000,
+            )
+            return
+        except PlaywrightTimeout:
+            continue
+    raise RuntimeError(f"the cell was not queued after {attempts} Shift+Enter presses")
