@@ -48,13 +48,24 @@ def slower_copy(target: Path) -> Path:
     return target / NOTEBOOK.name
 
 
-def require_chromium() -> None:
-    if CHROMIUM.exists():
+def require_chromium(chromium: Path = CHROMIUM) -> None:
+    """Skip without a browser, but never in CI: there a skipped browser test would hide a gap."""
+    if chromium.exists():
         return
-    reason = f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-    if os.environ.get("CI"):
+    reason = f"{chromium} not found: install Debian's chromium (apt-get install chromium)"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
         pytest.fail(f"CI is set, so the browser test must run: {reason}")
     pytest.skip(reason)
+
+
+def test_missing_chromium_skips_locally_and_fails_in_ci(monkeypatch, tmp_path: Path):
+    missing = tmp_path / "no-chromium-here"
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="no-chromium-here not found"):
+        require_chromium(missing)
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="CI is set"):
+        require_chromium(missing)
 
 
 def text_of(page, selector: str) -> str:
