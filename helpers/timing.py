@@ -25,7 +25,14 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+)
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -180,6 +187,8 @@ class TimedStream:
     def __init__(self, source: Iterable[Any] | Callable[[], Iterable[Any]], label: str):
         self.timing = StreamTiming(label=label)
         self._stream = source() if callable(source) else source
+        if not isinstance(self._stream, Iterable):
+            raise TypeError(_wrong_kind("timed_stream", "an iterable", self._stream))
         self._iterator: Iterator[Any] = iter(self._stream)
 
     def __iter__(self) -> TimedStream:
@@ -230,6 +239,8 @@ class AsyncTimedStream:
         stream = self._source() if callable(self._source) else self._source
         if inspect.isawaitable(stream):
             stream = await stream
+        if not isinstance(stream, AsyncIterable):
+            raise TypeError(_wrong_kind("atimed_stream", "an async iterable", stream))
         self._stream = stream
         self._iterator = stream.__aiter__()
 
@@ -264,6 +275,15 @@ class AsyncTimedStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.aclose()
+
+
+def _wrong_kind(function: str, expected: str, got: Any) -> str:
+    """A message that names what was passed and which wrapper fits it instead."""
+    other = "atimed_stream" if function == "timed_stream" else "timed_stream"
+    fits = isinstance(got, AsyncIterable) if other == "atimed_stream" else isinstance(got, Iterable)
+    hint = f"; it is one for {other}" if fits else ""
+    got_name = type(got).__name__
+    return f"{function} needs {expected} (or a function returning one), got {got_name}{hint}"
 
 
 def _unique(*objects: Any) -> list[Any]:

@@ -132,7 +132,10 @@ class LiveTokenView:
         self._last_redraw = time.monotonic()
         self.redraws += 1
         self.text.value = text_html(self.timing.text)
-        self.metrics.value = metrics_text(self.timing, self.state)
+        line = metrics_text(self.timing, self.state)
+        if self.error is not None:  # say why it failed; the text that arrived stays visible
+            line += f" · {type(self.error).__name__}: {self.error}"
+        self.metrics.value = html.escape(line)
 
     def request_redraw(self) -> None:
         """Redraw now if the last redraw is ``throttle`` old, else once it is (one pending max)."""
@@ -195,8 +198,15 @@ class LiveTokenView:
 
     def start(self, source: Any, blocking: bool = False) -> asyncio.Task[StreamTiming]:
         """Run in the background on the kernel's loop; returns the task to ``await`` later."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise RuntimeError(
+                "start() needs a running event loop, as in a notebook cell; in a script use "
+                "asyncio.run(view.run(...))"
+            ) from None
         coroutine = self.run_blocking(source) if blocking else self.run(source)
-        self._task = asyncio.get_running_loop().create_task(coroutine)
+        self._task = loop.create_task(coroutine)
         return self._task
 
     def stop(self) -> None:

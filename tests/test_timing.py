@@ -274,6 +274,24 @@ def test_cancelling_the_consumer_closes_the_async_source():
     assert timing.completed is False
 
 
+def test_wrong_kind_of_stream_gets_a_clear_error():
+    with pytest.raises(TypeError, match=r"timed_stream needs an iterable .* got int$"):
+        timed_stream(42)
+
+    async def pieces():
+        yield "a"
+
+    with pytest.raises(TypeError, match="got async_generator; it is one for atimed_stream"):
+        timed_stream(pieces())
+
+    async def main():
+        with pytest.raises(TypeError, match="got list; it is one for timed_stream"):
+            async for _ in atimed_stream(lambda: ["a", "b"]):
+                pass
+
+    asyncio.run(main())
+
+
 # --- blocking calls ---------------------------------------------------------------------------
 
 

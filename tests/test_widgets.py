@@ -170,6 +170,12 @@ def test_a_failing_stream_is_reported_and_keeps_what_arrived():
     assert view.state == "failed"
     assert isinstance(view.error, ConnectionError)
     assert view.text.value == text_html("partial ")
+    assert view.metrics.value.endswith("· ConnectionError: server went away after 1 token")
+
+
+def test_start_outside_an_event_loop_says_what_to_do():
+    with pytest.raises(RuntimeError, match=r"asyncio.run\(view.run"):
+        LiveTokenView().start(lambda: words(1, 0))
 
 
 def test_a_running_view_refuses_a_second_stream_and_illegal_moves():
