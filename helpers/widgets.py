@@ -260,9 +260,13 @@ class RaceView:
     async def run(
         self, blocking_call: Callable[[], Awaitable[Any]], stream_source: Any
     ) -> tuple[StreamTiming, StreamTiming]:
-        """Start both at the same moment on one event loop; return (blocking, streamed)."""
+        """Start both at the same moment on one event loop; return (blocking, streamed).
+
+        Both sides run as tasks (``start``), so each Stop button works when the race itself
+        runs in the background, e.g. ``task = asyncio.ensure_future(race.run(...))``.
+        """
         blocking, streamed = await asyncio.gather(
-            self.blocking.run_blocking(blocking_call), self.streamed.run(stream_source)
+            self.blocking.start(blocking_call, blocking=True), self.streamed.start(stream_source)
         )
         return blocking, streamed
 

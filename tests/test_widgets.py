@@ -193,6 +193,24 @@ def test_a_running_view_refuses_a_second_stream_and_illegal_moves():
     asyncio.run(main())
 
 
+def test_race_stop_buttons_work_while_the_race_runs_in_the_background():
+    async def slow_answer():
+        await asyncio.sleep(0.5)
+        return "w0 w1 w2 "
+
+    async def main():
+        race = RaceView(throttle=0.01)
+        task = asyncio.ensure_future(race.run(slow_answer, lambda: words(3, 0.15)))
+        await wait_until(lambda: race.blocking.state == "waiting")
+        race.blocking.stop_button.click()
+        blocking, streamed = await task
+        return race, blocking, streamed
+
+    race, blocking, streamed = asyncio.run(main())
+    assert race.blocking.state == "stopped" and blocking.text == ""
+    assert race.streamed.state == "complete" and streamed.text == "w0 w1 w2 "
+
+
 # --- with the real SDK and the real local server ----------------------------------------------
 
 
