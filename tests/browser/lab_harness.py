@@ -92,7 +92,8 @@ def jupyter_lab(root: Path, notebooks: list[Path]) -> Iterator[Lab]:
     no_news.parent.mkdir(parents=True)
     no_news.write_text(json.dumps({"fetchNews": "false"}))  # no "get news?" toast over the page
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+        "KIT_BACKEND": "local",  # offline and deterministic, whatever keys the developer has set
         "JUPYTER_RUNTIME_DIR": str(state / "runtime"),
         "JUPYTER_CONFIG_DIR": str(state / "config"),  # ignore the user's config; write none
         "IPYTHONDIR": str(state / "ipython"),  # the kernels' history database
