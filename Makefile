@@ -18,6 +18,8 @@ LOCAL_MODEL := $(if $(SKIP_LOCAL_MODEL),,$(MODEL_STAMP))
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
+# Tests always use the local backend: a developer's OPENAI_API_KEY must not send lessons to the network.
+test: export KIT_BACKEND = local
 test: $(STAMP) browser-deps $(LOCAL_MODEL)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests
@@ -49,9 +51,11 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
+unit: export KIT_BACKEND = local
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
 
+notebooks: export KIT_BACKEND = local
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
@@ -64,8 +68,12 @@ browser-deps:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium not found; browser tests will be skipped (install Debian's 'chromium' package)"; fi
 
+# Speed figures, each side by side with a named peer (takes a few minutes; run on a quiet machine).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_sse.py
+	$(BIN)/python benchmarks/bench_server.py
+	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_token_to_dom.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
