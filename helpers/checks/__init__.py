@@ -1,1 +1,4 @@
-"""Exercise checks, one module per lesson: each returns a verdict the notebook prints, never raises."""
+"""Exercise checks, one module per lesson.
+
+Each check returns a verdict the notebook prints and never raises.
+"""
