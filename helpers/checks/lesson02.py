@@ -11,28 +11,8 @@ import gzip
 import zlib
 from collections.abc import Callable
 
+from helpers.checks import call, failed, passed
 from helpers.sse import ServerSentEvent, SSEDecoder
-
-
-def passed(number: int) -> str:
-    return f"✅ Exercise {number} passed"
-
-
-def failed(number: int, why: str) -> str:
-    """Long reprs are cut so a check cell's output stays readable."""
-    if len(why) > 240:
-        why = why[:237] + "..."
-    return f"❌ Exercise {number} not solved yet: {why}"
-
-
-def _call(number: int, fn: Callable, *args: object, **kwargs: object) -> tuple[object, str | None]:
-    """Run the learner's function; turn any exception into a readable failure message."""
-    try:
-        return fn(*args, **kwargs), None
-    except NotImplementedError:
-        return None, failed(number, f"{fn.__name__} still raises NotImplementedError")
-    except Exception as error:
-        return None, failed(number, f"{fn.__name__} raised {type(error).__name__}: {error}")
 
 
 def decode_all(stream: bytes) -> list[ServerSentEvent]:
@@ -55,7 +35,7 @@ FORMAT_CASES: list[tuple[str, dict[str, str]]] = [
 def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
     """Exercise 1: an event the reader gets back exactly, ending with its blank line."""
     for data, fields in FORMAT_CASES:
-        encoded, error = _call(1, format_sse, data, **fields)
+        encoded, error = call(1, format_sse, data, **fields)
         if error:
             return error
         if not isinstance(encoded, bytes) or not encoded.endswith(b"\n\n"):
@@ -92,7 +72,7 @@ PARSE_CASES = [
 def check_exercise_2(parse_sse: Callable[[str], list[tuple[str, str]]]) -> str:
     """Exercise 2: (event type, data) pairs, exactly as a spec-following reader sees them."""
     for text in PARSE_CASES:
-        result, error = _call(2, parse_sse, text)
+        result, error = call(2, parse_sse, text)
         if error:
             return error
         want = [(event.event, event.data) for event in decode_all(text.encode())]
@@ -108,7 +88,7 @@ GZIP_EVENTS = [b"data: Hello\n\n", b"data: , streaming\n\n", b"data:  world!\n\n
 
 def check_exercise_3(gzip_for_streaming: Callable[[list[bytes]], list[bytes]]) -> str:
     """Exercise 3: each event decompressible as soon as its piece arrives; a valid gzip body."""
-    pieces, error = _call(3, gzip_for_streaming, list(GZIP_EVENTS))
+    pieces, error = call(3, gzip_for_streaming, list(GZIP_EVENTS))
     if error:
         return error
     if not isinstance(pieces, list) or len(pieces) not in (len(GZIP_EVENTS), len(GZIP_EVENTS) + 1):

@@ -15,6 +15,7 @@ from typing import Any
 
 from openai import OpenAI
 
+from helpers.checks import call, failed, passed
 from helpers.server import LocalServer
 from helpers.simulated_model import MODEL_ID, answer_prompt
 
@@ -22,27 +23,6 @@ PROMPT = "Write a haiku about streaming"
 CHECK_TTFT = 0.6  # seconds; far above what reaching the server costs, so shortcuts show up
 CHECK_TOKENS_PER_SECOND = 50.0
 TIMER_SLACK = 0.02  # an event loop may wake a timer a little early; be generous
-
-
-def passed(number: int) -> str:
-    return f"✅ Exercise {number} passed"
-
-
-def failed(number: int, why: str) -> str:
-    """Long reprs are cut so a check cell's output stays readable."""
-    if len(why) > 240:
-        why = why[:237] + "..."
-    return f"❌ Exercise {number} not solved yet: {why}"
-
-
-def _call(number: int, fn: Callable, *args: object) -> tuple[object, str | None]:
-    """Run the learner's function; turn any exception into a readable failure message."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(number, f"{fn.__name__} still raises NotImplementedError")
-    except Exception as error:
-        return None, failed(number, f"{fn.__name__} raised {type(error).__name__}: {error}")
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -72,7 +52,7 @@ def sample_events(*, fail_after: int | None = None) -> list[SimpleNamespace]:
 def check_exercise_1(collect_answer: Callable[[Iterable[Any]], str]) -> str:
     """Exercise 1: the text of the deltas; an `error` event raises with the partial text."""
     want = answer_prompt(PROMPT).text
-    result, error = _call(1, collect_answer, iter(sample_events()))
+    result, error = call(1, collect_answer, iter(sample_events()))
     if error:
         return error
     if result != want:
@@ -99,7 +79,7 @@ def check_exercise_2(stream_keeping_partial: Callable[[OpenAI, str, str], tuple]
     tokens = answer_prompt(PROMPT).tokens
     with LocalServer(ttft=0.05, tokens_per_second=200) as healthy:
         client = OpenAI(base_url=healthy.base_url, api_key="unused", max_retries=0)
-        result, error = _call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
+        result, error = call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
         client.close()
     if error:
         return error
@@ -108,7 +88,7 @@ def check_exercise_2(stream_keeping_partial: Callable[[OpenAI, str, str], tuple]
         return failed(2, f"a healthy stream should give ({whole!r}, None), got {result!r}")
     with LocalServer(ttft=0.05, tokens_per_second=200, fault="drop", fault_after=5) as dropping:
         client = OpenAI(base_url=dropping.base_url, api_key="unused", max_retries=0)
-        result, error = _call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
+        result, error = call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
         client.close()
     if error:
         return failed(2, f"a dropped connection must not escape: {error.split(': ', 1)[1]}")
@@ -127,7 +107,7 @@ def check_exercise_3(measure_stream: Callable[[OpenAI, str, str], tuple]) -> str
     last_token_due = CHECK_TTFT + (len(tokens) - 1) / CHECK_TOKENS_PER_SECOND
     with LocalServer(ttft=CHECK_TTFT, tokens_per_second=CHECK_TOKENS_PER_SECOND, jitter=0) as srv:
         client = OpenAI(base_url=srv.base_url, api_key="unused", max_retries=0)
-        result, error = _call(3, measure_stream, client, MODEL_ID, PROMPT)
+        result, error = call(3, measure_stream, client, MODEL_ID, PROMPT)
         client.close()
     if error:
         return error

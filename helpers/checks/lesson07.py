@@ -1,15 +1,16 @@
 """Checks for lesson 7's exercises (validating partial output).
 
-Why they return a message instead of raising: the committed notebook keeps the stubs
-unsolved, and its check cells must still run cleanly under nbval. The expected answers
-are found by running the kit's own guards (helpers.guardrails), not typed in.
+Each check returns the line the notebook prints (helpers.checks says why it never raises).
+The expected answers are found by running the kit's own guards (helpers.guardrails), not typed in.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
+from helpers.checks import call, failed, passed, with_args
 from helpers.guardrails import (
     HoldBack,
     Release,
@@ -20,27 +21,7 @@ from helpers.guardrails import (
     banned_phrases,
 )
 
-
-def passed(number: int) -> str:
-    return f"✅ Exercise {number} passed"
-
-
-def failed(number: int, why: str) -> str:
-    """Long reprs are cut so a check cell's output stays readable."""
-    if len(why) > 240:
-        why = why[:237] + "..."
-    return f"❌ Exercise {number} not solved yet: {why}"
-
-
-def _call(number: int, fn: Callable, *args: Any) -> tuple[Any, str | None]:
-    """Run the learner's code; turn any exception into a readable failure message."""
-    try:
-        return fn(*args), None
-    except NotImplementedError:
-        return None, failed(number, f"{fn.__name__} still raises NotImplementedError")
-    except Exception as error:
-        why = f"{fn.__name__}({', '.join(map(repr, args))}) raised {type(error).__name__}"
-        return None, failed(number, f"{why}: {error}")
+_call = partial(call, show_call=with_args)  # a crash's message shows the arguments
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -145,14 +126,9 @@ def _pieces(text: str, size: int) -> list[str]:
 
 def _run(guard_class: type, step: Callable, *args: Any) -> tuple[Any, str | None]:
     """One call into the learner's guard, with the failure named after their class."""
-    try:
-        return step(*args), None
-    except NotImplementedError:
-        return None, failed(3, f"{guard_class.__name__} still raises NotImplementedError")
-    except Exception as error:
-        shown = ", ".join(map(repr, args))
-        why = f"{guard_class.__name__}.{step.__name__}({shown}) raised {type(error).__name__}"
-        return None, failed(3, f"{why}: {error}")
+    method = f"{guard_class.__name__}.{step.__name__}"
+    return call(3, step, *args, label=guard_class.__name__,
+                show_call=lambda _label, args, kwargs: with_args(method, args, kwargs))
 
 
 def _word_failure(guard_class: type, text: str, size: int) -> str | None:
