@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
 
 from helpers.checks import lesson00
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson00.py"
+solution = solution_fixture("lesson00")
 
 
-@pytest.fixture(scope="module")
-def solution():
-    spec = importlib.util.spec_from_file_location("solution_lesson00", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def stub(*_args):
-    raise NotImplementedError  # what the committed notebook contains
-
-
-def assert_fails(message: str, number: int) -> None:
-    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
+@pytest.mark.parametrize("number", [1, 2])
+def test_stubs_fail(number: int) -> None:
+    assert_stub_fails(lesson00, number)
 
 
 def test_exercise_1_passes_reference(solution):
-    assert lesson00.check_exercise_1(solution.visible_text_at) == "✅ Exercise 1 passed"
-
-
-def test_exercise_1_fails_stub():
-    assert "NotImplementedError" in lesson00.check_exercise_1(stub)
+    assert_passes(lesson00.check_exercise_1(solution.visible_text_at), 1)
 
 
 def test_exercise_1_fails_when_the_boundary_is_exclusive():
@@ -53,11 +36,7 @@ def test_exercise_1_fails_when_showing_everything():
 
 
 def test_exercise_2_passes_reference(solution):
-    assert lesson00.check_exercise_2(solution.which_backend) == "✅ Exercise 2 passed"
-
-
-def test_exercise_2_fails_stub():
-    assert "NotImplementedError" in lesson00.check_exercise_2(stub)
+    assert_passes(lesson00.check_exercise_2(solution.which_backend), 2)
 
 
 def test_exercise_2_fails_when_the_key_is_checked_before_the_base_url():

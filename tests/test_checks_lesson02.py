@@ -3,36 +3,20 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
 import re
 import zlib
-from pathlib import Path
 
 import pytest
+from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
 
 from helpers.checks import lesson02
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson02.py"
+solution = solution_fixture("lesson02")
 
 
-@pytest.fixture(scope="module")
-def solution():
-    spec = importlib.util.spec_from_file_location("solution_lesson02", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def stub(*_args, **_kwargs):
-    raise NotImplementedError  # what the committed notebook contains
-
-
-def assert_passes(message: str, number: int) -> None:
-    assert message == f"✅ Exercise {number} passed"
-
-
-def assert_fails(message: str, number: int) -> None:
-    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
+@pytest.mark.parametrize("number", [1, 2, 3])
+def test_stubs_fail(number: int) -> None:
+    assert_stub_fails(lesson02, number)
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -40,10 +24,6 @@ def assert_fails(message: str, number: int) -> None:
 
 def test_exercise_1_passes_reference(solution):
     assert_passes(lesson02.check_exercise_1(solution.format_sse), 1)
-
-
-def test_exercise_1_fails_stub():
-    assert "NotImplementedError" in lesson02.check_exercise_1(stub)
 
 
 def test_exercise_1_fails_one_data_line_for_multiline_data():
@@ -82,10 +62,6 @@ def test_exercise_1_fails_when_event_line_break_is_accepted(solution):
 
 def test_exercise_2_passes_reference(solution):
     assert_passes(lesson02.check_exercise_2(solution.parse_sse), 2)
-
-
-def test_exercise_2_fails_stub():
-    assert "NotImplementedError" in lesson02.check_exercise_2(stub)
 
 
 def parse_with(split_lines, strip_value, dispatch_empty=False):
@@ -165,10 +141,6 @@ def test_exercise_3_accepts_the_trailer_as_a_separate_piece():
         return [*pieces, compressor.flush()]
 
     assert_passes(lesson02.check_exercise_3(separate_trailer), 3)
-
-
-def test_exercise_3_fails_stub():
-    assert "NotImplementedError" in lesson02.check_exercise_3(stub)
 
 
 def test_exercise_3_fails_without_flush():

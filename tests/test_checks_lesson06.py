@@ -2,42 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import jiter
 import pytest
+from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
 
 from helpers.checks import lesson06
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson06.py"
-
-
-@pytest.fixture(scope="module")
-def solution():
-    spec = importlib.util.spec_from_file_location("solution_lesson06", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def stub(*_args, **_kwargs):
-    raise NotImplementedError  # what the committed notebook contains
-
-
-def assert_passes(message: str, number: int) -> None:
-    assert message == f"✅ Exercise {number} passed"
-
-
-def assert_fails(message: str, number: int) -> None:
-    assert message.startswith(f"❌ Exercise {number} not solved yet: "), message
+solution = solution_fixture("lesson06")
 
 
 @pytest.mark.parametrize("number", [1, 2, 3])
-def test_every_check_fails_the_stub(number):
-    message = getattr(lesson06, f"check_exercise_{number}")(stub)
-    assert_fails(message, number)
-    assert "NotImplementedError" in message
+def test_stubs_fail(number: int) -> None:
+    assert_stub_fails(lesson06, number)
 
 
 # --------------------------------------------------------------------------- exercise 1

@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
-from pathlib import Path
 
 import pytest
+from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture, stub
 
 from helpers.checks import lesson07
 from helpers.guardrails import HoldBack, StreamGuard, Violation
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson07.py"
-
-
-@pytest.fixture(scope="module")
-def solution():
-    spec = importlib.util.spec_from_file_location("solution_lesson07", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def stub(*_args):
-    raise NotImplementedError  # what the committed notebook contains
+solution = solution_fixture("lesson07")
 
 
 class StubGuard(StreamGuard):
@@ -36,21 +23,11 @@ class StubGuard(StreamGuard):
         raise NotImplementedError  # your code here
 
 
-def assert_passes(message: str, number: int) -> None:
-    assert message == f"✅ Exercise {number} passed"
-
-
-def assert_fails(message: str, number: int) -> None:
-    assert message.startswith(f"❌ Exercise {number} not solved yet: "), message
-
-
 @pytest.mark.parametrize(
     ("number", "learner"), [(1, stub), (2, stub), (3, StubGuard)], ids=["1", "2", "3"]
 )
-def test_every_check_fails_the_stub(number, learner):
-    message = getattr(lesson07, f"check_exercise_{number}")(learner)
-    assert_fails(message, number)
-    assert "NotImplementedError" in message
+def test_stubs_fail(number: int, learner) -> None:
+    assert_stub_fails(lesson07, number, learner)
 
 
 # --------------------------------------------------------------------------- exercise 1

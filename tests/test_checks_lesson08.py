@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
+from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
 
 from helpers.checks import lesson08
 
-SOLUTIONS = Path(__file__).resolve().parents[1] / "notebooks" / "solutions" / "lesson08.py"
-
-
-@pytest.fixture(scope="module")
-def solution():
-    spec = importlib.util.spec_from_file_location("solution_lesson08", SOLUTIONS)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def stub(*_args):
-    raise NotImplementedError  # what the committed notebook contains
-
-
-def assert_passes(message: str, number: int) -> None:
-    assert message == f"✅ Exercise {number} passed"
-
-
-def assert_fails(message: str, number: int, *fragments: str) -> None:
-    assert message.startswith(f"❌ Exercise {number} not solved yet: ")
-    for fragment in fragments:
-        assert fragment in message
+solution = solution_fixture("lesson08")
 
 
 @pytest.mark.parametrize("number", [1, 2, 3])
 def test_stubs_fail(number: int) -> None:
-    check = getattr(lesson08, f"check_exercise_{number}")
-    assert_fails(check(stub), number, "NotImplementedError")
+    assert_stub_fails(lesson08, number)
 
 
 def test_exercise_1_passes_reference(solution) -> None:
