@@ -21,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from browser.lab_harness import CHROMIUM_ARGS  # the same flags as the JupyterLab tests
 
 from helpers.server import LocalServer
 from helpers.simulated_model import answer_prompt
@@ -29,16 +30,6 @@ pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PROMPT = "Compare websockets vs SSE"
 
 
