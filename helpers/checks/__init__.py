@@ -1,9 +1,10 @@
-"""Exercise checks, one module per lesson: each returns a verdict the notebook prints, never raises.
+"""Exercise checks, one module per lesson.
 
-Why a message instead of an exception: the committed notebooks keep the exercise stubs unsolved
-(they raise NotImplementedError), and their check cells must still run cleanly under nbval, whose
-saved output is the "not solved yet" line. A learner's crash becomes such a line too, so a check
-cell never ends in a traceback.
+Each check returns a verdict the notebook prints and never raises. Why a message instead of an
+exception: the committed notebooks keep the exercise stubs unsolved (they raise
+NotImplementedError), and their check cells must still run cleanly under nbval, whose saved output
+is the "not solved yet" line. A learner's crash becomes such a line too, so a check cell never ends
+in a traceback.
 
 This module holds the plumbing every lesson shares: the two verdicts, and `call`, which runs the
 learner's code and turns an exception into a failure message.
