@@ -200,6 +200,7 @@ class ModelStats:
     """Counters the worker keeps, so tests and lessons can see what really happened."""
 
     loads: int = 0
+    queued: int = 0  # requests that had to wait for another one to finish first
     completed: int = 0
     cancelled: int = 0
     failed: int = 0
@@ -227,6 +228,7 @@ class RealModel:
         self._load_lock = threading.Lock()
         self._worker: threading.Thread | None = None
         self._start_lock = threading.Lock()
+        self._unfinished = 0  # jobs submitted and not yet done (the running one included)
 
     def __repr__(self) -> str:
         state = "loaded" if self._llm is not None else "not loaded yet"
@@ -235,7 +237,7 @@ class RealModel:
     @property
     def waiting(self) -> int:
         """Requests queued behind the one being generated."""
-        return self._jobs.qsize()
+        return max(self._unfinished - 1, 0)
 
     # ---- loading and tokenizing (any thread)
 
@@ -319,20 +321,29 @@ class RealModel:
                     target=self._work, name=f"{self.spec.name}-worker", daemon=True
                 )
                 self._worker.start()
-        self._jobs.put(job)
+            if self._unfinished:
+                self.stats.queued += 1
+            self._unfinished += 1
+            self._jobs.put(job)
+
+    def _finished(self) -> None:
+        with self._start_lock:
+            self._unfinished -= 1
 
     def _work(self) -> None:
         while True:
             job = self._jobs.get()
-            if job.cancelled.is_set():  # the client left while waiting in the queue
-                self.stats.cancelled += 1
-                self.stats.cancelled_after_tokens.append(0)
-                continue
             try:
-                self._run(job)
+                if job.cancelled.is_set():  # the client left while waiting in the queue
+                    self.stats.cancelled += 1
+                    self.stats.cancelled_after_tokens.append(0)
+                else:
+                    self._run(job)
             except Exception as error:
                 self.stats.failed += 1
                 job.deliver(("error", f"{type(error).__name__}: {error}"))
+            finally:
+                self._finished()
 
     def _run(self, job: Job) -> None:
         """Generate greedily, one token at a time, checking for a hang-up after each one."""

@@ -1,0 +1,306 @@
+"""The optional real model (SmolLM2-135M-Instruct run by llama.cpp) behind the kit's own server.
+
+The first tests need nothing installed: they check the pure parts and the messages a learner
+sees when the model is missing. The rest drive `LocalServer(model="smollm2")` with the real
+openai SDK over loopback. They run when `make local-model` has installed the model, and are
+skipped (with the reason) otherwise; under CI=true a missing model is a failure, because CI
+installs it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import openai
+import pytest
+from openai import AsyncOpenAI, OpenAI
+
+from helpers.real_model import (
+    SMOLLM2,
+    ModelNotAvailable,
+    RealModel,
+    chat_messages,
+    check_fits,
+    check_runtime,
+    find_model_file,
+    local_model_available,
+    model_source_named,
+    output_budget,
+    reusable_prefix,
+)
+from helpers.server import LocalServer
+from helpers.sim_requests import RequestError, Simulation, parse_chat_request
+
+ROOT = Path(__file__).resolve().parent.parent
+MODEL = SMOLLM2.model_id
+MISSING = local_model_available()
+LONG_PROMPT = "Write a very long story about a dragon."  # greedy: runs on for ~2000 tokens
+DOG = "How many legs does a dog have?"  # greedy: "A dog has four legs." however it is cached
+
+# --------------------------------------------------------------------------- no model needed
+
+
+def test_missing_package_names_the_fix() -> None:
+    with pytest.raises(ModelNotAvailable, match=r"not installed.*make local-model"):
+        find_model_file(SMOLLM2, find_spec=lambda name: None)
+
+
+def test_package_without_the_file_names_the_fix(tmp_path: Path) -> None:
+    empty = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    with pytest.raises(ModelNotAvailable, match=r"has no SmolLM2.*make local-model"):
+        find_model_file(SMOLLM2, find_spec=lambda name: empty)
+
+
+def test_package_with_the_file_is_found(tmp_path: Path) -> None:
+    (tmp_path / SMOLLM2.filename).write_bytes(b"GGUF")
+    found = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    assert find_model_file(SMOLLM2, find_spec=lambda name: found) == tmp_path / SMOLLM2.filename
+
+
+def test_missing_runtime_names_the_fix() -> None:
+    with pytest.raises(ModelNotAvailable, match=r"llama-cpp-python.*make local-model"):
+        check_runtime(find_spec=lambda name: None)
+
+
+def test_model_names() -> None:
+    assert model_source_named(None) is None and model_source_named("sim") is None
+    with pytest.raises(ModelNotAvailable, match=r"Unknown model 'gpt-9'.*smollm2"):
+        model_source_named("gpt-9")
+
+
+def test_cli_refuses_an_unknown_model_with_a_message() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "helpers.server", "--model", "gpt-9"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "Unknown model 'gpt-9'" in done.stderr and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("evaluated", "prompt", "reusable"),
+    [
+        ([], [1, 2, 3], 0),
+        ([1, 2, 9, 9], [1, 2, 3], 2),  # shared prefix only
+        ([1, 2, 3, 7, 8], [1, 2, 3], 2),  # whole prompt cached: the last token is evaluated again
+        ([1, 2, 3], [1, 2, 3, 4, 5], 3),  # a follow-up turn: only the new tokens are prefilled
+        ([5], [1, 2], 0),
+    ],
+)
+def test_reusable_prefix(evaluated: list[int], prompt: list[int], reusable: int) -> None:
+    assert reusable_prefix(evaluated, prompt) == reusable
+
+
+def test_output_budget_never_passes_the_context() -> None:
+    assert output_budget(100, None, 2048) == 1948
+    assert output_budget(100, 50, 2048) == 50
+    assert output_budget(2000, 500, 2048) == 48
+
+
+def test_a_prompt_that_cannot_fit_is_a_400_naming_the_numbers() -> None:
+    check_fits(2000, 48, 2048, "input")  # fits exactly
+    with pytest.raises(RequestError, match=r"context window is 2048 tokens.*2000 tokens plus") as e:
+        check_fits(2000, 49, 2048, "input")
+    assert e.value.status == 400 and e.value.code == "context_length_exceeded"
+
+
+def test_chat_messages_map_roles_a_small_template_knows() -> None:
+    body = {
+        "model": "m",
+        "messages": [
+            {"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": "Hi"},
+            {"role": "assistant", "content": "Hello!"},
+            {"role": "user", "content": [{"type": "text", "text": "Again"}]},
+        ],
+    }
+    request = parse_chat_request(body, Simulation())
+    assert chat_messages(request) == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Again"},
+    ]
+
+
+# --------------------------------------------------------------------------- with the model
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    if MISSING is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI installs the local model, but: {MISSING}")
+        pytest.skip(f"optional local model not installed: {MISSING}")
+    with LocalServer(model="smollm2") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def model(server: LocalServer) -> RealModel:
+    assert isinstance(server.model_source, RealModel)
+    return server.model_source
+
+
+@pytest.fixture(scope="module")
+def client(server: LocalServer) -> OpenAI:
+    return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=120)
+
+
+def test_models_lists_the_real_model(client: OpenAI) -> None:
+    assert [m.id for m in client.models.list()] == [MODEL]
+
+
+def test_responses_stream_a_coherent_answer_with_real_counts(
+    client: OpenAI, model: RealModel
+) -> None:
+    events = list(
+        client.responses.create(
+            model=MODEL,
+            instructions="You are a helpful assistant.",
+            input=DOG,
+            max_output_tokens=60,
+            stream=True,
+        )
+    )
+    types = [event.type for event in events]
+    deltas = [event.delta for event in events if event.type == "response.output_text.delta"]
+    final = events[-1].response
+    assert types[:4] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+    ]
+    assert types[-4:-1] == [
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+    ]
+    assert types[-1] in ("response.completed", "response.incomplete")
+    assert "four legs" in final.output_text and final.output_text == "".join(deltas)
+    # Usage comes from the model's tokenizer: the prompt in its chat template, written by hand.
+    chatml = (
+        "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
+        f"<|im_start|>user\n{DOG}<|im_end|>\n<|im_start|>assistant\n"
+    )
+    hand_counted = len(model.load().tokenize(chatml.encode(), add_bos=False, special=True))
+    assert final.usage.input_tokens == hand_counted
+    assert len(deltas) <= final.usage.output_tokens <= 60
+    assert len(model.load().tokenize(final.output_text.encode(), add_bos=False)) in range(
+        final.usage.output_tokens - 2, final.usage.output_tokens + 3
+    )
+
+
+def test_chat_stream_stops_at_max_tokens_and_counts_them(client: OpenAI) -> None:
+    chunks = list(
+        client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": LONG_PROMPT}],
+            max_tokens=12,
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+    )
+    choices = [chunk.choices[0] for chunk in chunks if chunk.choices]
+    text = "".join(choice.delta.content or "" for choice in choices)
+    finish = [choice.finish_reason for choice in choices if choice.finish_reason]
+    assert finish == ["length"]
+    assert chunks[-1].usage.completion_tokens == 12 and text.strip()
+
+
+def test_greedy_answers_are_the_same_streamed_or_not(client: OpenAI) -> None:
+    # Greedy decoding repeats itself only from the same cache state: a prompt read in one batch
+    # and one re-read from the cache differ in the last float bits, and near-ties can flip. So
+    # the prompt is read once first; every answer below then starts from the same cache.
+    question = "Name three colours of the rainbow."
+    client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": question}], max_tokens=1
+    )
+    blocking = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": question}], max_tokens=40
+    )
+    streamed = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": question}], max_tokens=40, stream=True
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in streamed if c.choices)
+    assert text == blocking.choices[0].message.content and text.strip()
+    response = client.responses.create(model=MODEL, input=question, max_output_tokens=40)
+    assert response.output_text == text
+    assert response.usage.output_tokens == blocking.usage.completion_tokens
+
+
+def test_repeating_a_prompt_reuses_its_prefill(client: OpenAI) -> None:
+    document = " ".join(f"Fact {n}: streaming shows text early." for n in range(40))
+    first = client.responses.create(
+        model=MODEL, instructions=document, input="Summarise the facts.", max_output_tokens=5
+    )
+    again = client.responses.create(
+        model=MODEL, instructions=document, input="Which fact is first?", max_output_tokens=5
+    )
+    cached = again.usage.input_tokens_details.cached_tokens
+    assert first.usage.input_tokens > 300
+    assert cached > 300 and cached < again.usage.input_tokens  # only the question is prefilled
+
+
+def test_a_prompt_too_long_is_refused_before_streaming(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match="context window is 2048 tokens") as error:
+        client.responses.create(model=MODEL, input="word " * 3000, stream=True)
+    assert error.value.body["code"] == "context_length_exceeded"
+    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=3).output_text
+
+
+def test_hanging_up_stops_generation(client: OpenAI, server: LocalServer, model: RealModel) -> None:
+    before = model.stats.cancelled
+    stream = client.responses.create(
+        model=MODEL, input=LONG_PROMPT, max_output_tokens=1500, stream=True
+    )
+    deltas = 0
+    for event in stream:
+        deltas += event.type == "response.output_text.delta"
+        if deltas == 3:
+            break
+    stream.close()
+    # The story would run to 1500 tokens (about 20 s here); the worker sees the hang-up and stops.
+    answer = client.responses.create(model=MODEL, input="Hi", max_output_tokens=3)
+    assert answer.status in ("completed", "incomplete")  # it queued behind the story: so it ended
+    assert model.stats.cancelled == before + 1
+    assert 3 <= model.stats.cancelled_after_tokens[-1] < 1000
+    assert server.live_streams == 0
+
+
+async def _two_at_once(base_url: str) -> list[str]:
+    client = AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
+
+    async def ask(question: str) -> str:
+        stream = await client.chat.completions.create(
+            model=MODEL,
+            messages=[{"role": "user", "content": question}],
+            max_tokens=30,
+            stream=True,
+        )
+        return "".join([c.choices[0].delta.content or "" async for c in stream if c.choices])
+
+    try:
+        return await asyncio.gather(ask(DOG), ask("What is 2+2?"))
+    finally:
+        await client.close()
+
+
+def test_two_concurrent_requests_both_complete_one_after_the_other(
+    server: LocalServer, model: RealModel
+) -> None:
+    queued, completed = model.stats.queued, model.stats.completed
+    dog, arithmetic = asyncio.run(_two_at_once(server.base_url))
+    assert "four legs" in dog and "4" in arithmetic
+    assert model.stats.completed == completed + 2
+    assert model.stats.queued == queued + 1  # one model, one answer at a time: the other waited
