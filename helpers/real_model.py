@@ -16,8 +16,9 @@ How it runs, and why:
 - One answer at a time, first come first served. A second request waits in the queue and its
   time to first token includes that wait: on 2 cores, batching a 135M model gains little, and
   a queue is honest about what the learner measures.
-- Greedy decoding (temperature 0): the same prompt on the same machine gives the same tokens,
-  so lessons can print facts about the answer.
+- Greedy decoding (temperature 0), so an answer can be repeated and checked. Exactly repeated
+  from the same cache state: a prompt read in one batch and one re-read from the cache differ
+  in the last bits of their floats, and where two next tokens nearly tie, that can flip one.
 - A client that hangs up sets a flag the worker checks after every token: generation stops
   at the next token (a prompt already being prefilled finishes its prefill first).
 - llama.cpp keeps the previous conversation in its KV cache. A prompt that starts with the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -304,3 +305,25 @@ def test_two_concurrent_requests_both_complete_one_after_the_other(
     assert "four legs" in dog and "4" in arithmetic
     assert model.stats.completed == completed + 2
     assert model.stats.queued == queued + 1  # one model, one answer at a time: the other waited
+
+
+def test_cli_serves_the_real_model(server: LocalServer) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "helpers.server", "--model", "smollm2"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base_url = process.stdout.readline().strip()
+        cli = OpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
+        answer = cli.responses.create(model=MODEL, input=DOG, max_output_tokens=20)
+        assert "four legs" in answer.output_text
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        assert "Traceback" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
