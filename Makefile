@@ -15,8 +15,9 @@ LOCAL_MODEL := $(if $(SKIP_LOCAL_MODEL),,$(MODEL_STAMP))
 
 .PHONY: lab test venv lint unit notebooks browser-deps local-model demo bench clean
 
+# JupyterLab refuses to run as root unless told; containers and classroom VMs often are root.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Tests always use the local backend: a developer's OPENAI_API_KEY must not send lessons to the network.
 test: export KIT_BACKEND = local
