@@ -21,8 +21,6 @@ URLs, browser history and any proxy log: fine for a classroom key, never for a r
 from __future__ import annotations
 
 import argparse
-import asyncio
-import contextlib
 import json
 import secrets
 import socket
@@ -272,9 +270,7 @@ def share_urls(host: str, port: int, api_key: str | None) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
-    from helpers.server import bind_socket, create_app, uvicorn_config
+    from helpers.server import bind_socket, create_app, serve_until_interrupted
     from helpers.sim_requests import Simulation
     from helpers.simulated_model import LatencyProfile
 
@@ -290,21 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(Simulation(latency), api_key=args.api_key)
     install_demo(app)
     sock = bind_socket(host, args.port)
-    server = uvicorn.Server(uvicorn_config(app))
 
-    async def serve() -> None:
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started and not task.done():
-            await asyncio.sleep(0.005)
-        if server.started:
-            print("Classroom demo ready. Ctrl-C stops it.", flush=True)
-            for line in share_urls(host, sock.getsockname()[1], args.api_key):
-                print("  " + line, flush=True)
-        await task
+    def announce() -> None:
+        print("Classroom demo ready. Ctrl-C stops it.", flush=True)
+        for line in share_urls(host, sock.getsockname()[1], args.api_key):
+            print("  " + line, flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve())
-    return 0
+    return serve_until_interrupted(app, sock, announce)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
@@ -456,6 +457,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
     sock = bind_socket(args.host, args.port)
+    return serve_until_interrupted(app, sock, lambda: print(base_url_of(sock), flush=True))
+
+
+def serve_until_interrupted(
+    app: Starlette, sock: socket.socket, on_ready: Callable[[], None]
+) -> int:
+    """Run `app` on `sock` in the foreground; call `on_ready` once it accepts connections.
+
+    Used by the command lines (`python -m helpers.server`, `python -m helpers.demo`), which
+    print their URL only when a client can really connect. Ctrl-C stops it cleanly.
+    """
     server = uvicorn.Server(uvicorn_config(app))
 
     async def serve() -> None:
@@ -463,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         while not server.started and not task.done():
             await asyncio.sleep(0.005)
         if server.started:
-            print(base_url_of(sock), flush=True)
+            on_ready()
         await task
 
     # uvicorn re-raises the Ctrl-C it handled, after a clean shutdown: that is a normal exit.
