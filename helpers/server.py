@@ -14,8 +14,8 @@ In a notebook:
 
 A real model instead of the simulated one (optional install, `make local-model`; see
 helpers.real_model): `--model smollm2` or `LocalServer(model="smollm2")`. Same endpoints and
-event shapes; its timing and token counts are its own (latency settings and stream faults apply
-to the simulated model only).
+event shapes and faults; its timing and token counts are its own (the latency settings apply to
+the simulated model only).
 
 Faults, per server (`--fault`, `LocalServer(fault=...)`) or per request with
 `extra_body={"simulation": {"fault": ..., "fault_after": N}}`. What the openai SDK raises:

@@ -26,7 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.model_source import Generation, StreamFailed
-from helpers.sim_requests import RequestError, SimRequest
+from helpers.sim_requests import RequestError, SimRequest, Simulation
 from helpers.simulated_model import Answer, answer_prompt
 
 Event = tuple[str, dict[str, Any]]
@@ -91,6 +91,35 @@ async def _simulated_tokens(request: SimRequest, generation: Generation) -> Asyn
         yield token
 
 
+async def with_stream_fault(tokens: AsyncIterator[str], request: SimRequest) -> AsyncIterator[str]:
+    """The request's stream fault for a model whose tokens are not scheduled here (a real one):
+    after `fault_after` pieces, or after the last one if the answer is shorter."""
+    sim = request.simulation
+    fault_at = sim.fault_after if sim.fault in ("error", "drop", "stall") else None
+    count = 0
+    try:
+        async for token in tokens:
+            if count == fault_at:
+                await _fire(sim, count)
+            yield token
+            count += 1
+        if fault_at is not None and count <= fault_at:
+            await _fire(sim, count)
+    finally:
+        close = getattr(tokens, "aclose", None)
+        if close is not None:
+            await close()  # the model stops at once, not whenever this is garbage-collected
+
+
+async def _fire(sim: Simulation, index: int) -> None:
+    if sim.fault == "stall":
+        await asyncio.sleep(sim.stall_seconds)
+    elif sim.fault == "drop":
+        raise DropConnection(f"injected fault 'drop' after {index} tokens")
+    else:
+        raise _InjectedError
+
+
 def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[str]:
     """The answer's text pieces from the request's model source (by default the simulated one).
 
@@ -100,7 +129,7 @@ def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[
     source = request.simulation.model_source
     if source is None:
         return _simulated_tokens(request, generation)
-    return source.generate(request, generation)
+    return with_stream_fault(source.generate(request, generation), request)
 
 
 async def admit(request: SimRequest) -> SimRequest:

@@ -63,7 +63,7 @@ class Simulation:
     stall_seconds: float = 3600.0
     retry_after_ms: int = 200
     # Who writes the answers: None = the simulated model; else a real one (helpers.real_model),
-    # which ignores the latency settings and the stream faults (its timing is its own).
+    # which ignores the latency settings (its timing is its own); faults apply to both.
     model_source: ModelSource | None = field(default=None, compare=False)
 
 

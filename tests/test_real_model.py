@@ -279,6 +279,26 @@ def test_hanging_up_stops_generation(client: OpenAI, server: LocalServer, model:
     assert server.live_streams == 0
 
 
+def test_stream_faults_apply_to_the_real_model_too(client: OpenAI, model: RealModel) -> None:
+    fault = {"simulation": {"fault": "error", "fault_after": 3}}
+    events = list(
+        client.responses.create(model=MODEL, input=DOG, stream=True, extra_body=fault)
+    )
+    types = [event.type for event in events]
+    assert types.count("response.output_text.delta") == 3
+    assert types[-2:] == ["error", "response.failed"]
+    partial = events[-1].response.output[0].content[0].text
+    assert partial == "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    with pytest.raises(openai.APIConnectionError):
+        drop = {"simulation": {"fault": "drop", "fault_after": 2}}
+        for _ in client.chat.completions.create(
+            model=MODEL, messages=[{"role": "user", "content": DOG}], stream=True, extra_body=drop
+        ):
+            pass
+    after = client.responses.create(model=MODEL, input=DOG, max_output_tokens=20)
+    assert "four legs" in after.output_text  # the model is fine after both faults
+
+
 async def _two_at_once(base_url: str) -> list[str]:
     client = AsyncOpenAI(base_url=base_url, api_key="unused", max_retries=0, timeout=120)
 
