@@ -16,9 +16,8 @@ How it runs, and why:
 - One answer at a time, first come first served. A second request waits in the queue and its
   time to first token includes that wait: on 2 cores, batching a 135M model gains little, and
   a queue is honest about what the learner measures.
-- Greedy decoding (temperature 0), so an answer can be repeated and checked. Exactly repeated
-  from the same cache state: a prompt read in one batch and one re-read from the cache differ
-  in the last bits of their floats, and where two next tokens nearly tie, that can flip one.
+- Greedy decoding (temperature 0), so an answer can be repeated and checked, whether or not
+  its prompt was cached (see `read_all_but_last` for the one detail that takes).
 - A client that hangs up sets a flag the worker checks after every token: generation stops
   at the next token (a prompt already being prefilled finishes its prefill first).
 - llama.cpp keeps the previous conversation in its KV cache. A prompt that starts with the
@@ -351,7 +350,7 @@ class RealModel:
         llm = self.load()
         prompt = self.prompt_tokens(job.messages)
         budget = output_budget(len(prompt), job.max_tokens, self.context)
-        job.deliver(("cached", reusable_prefix(llm.eval_tokens, prompt)))
+        job.deliver(("cached", read_all_but_last(llm, prompt)))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         count, ended_by_model = 0, False
         for token in llm.generate(prompt, temp=0.0, repeat_penalty=1.0):
@@ -376,6 +375,21 @@ class RealModel:
             job.deliver(("text", (tail, count)))
         self.stats.completed += 1
         job.deliver(("done", (count, not ended_by_model)))
+
+
+def read_all_but_last(llm: Any, prompt: list[int]) -> int:
+    """Prefill all prompt tokens but the last, reusing the cached prefix; return how many were.
+
+    Why not let llama.cpp read the whole prompt in one batch: it reads the last token alone
+    when the prompt is cached, and a batch and a single token round floats differently. Where
+    two next tokens nearly tie, a cold and a cached prompt would then answer differently.
+    Reading the last token alone every time makes greedy answers repeat, cached or not.
+    """
+    reused = reusable_prefix(llm.eval_tokens, prompt)
+    if reused < len(prompt) - 1:
+        llm.n_tokens = reused  # llm.eval() first drops the cache beyond this point
+        llm.eval(prompt[reused:-1])
+    return reused
 
 
 def _is_end_of_generation(llm: Any, token: int) -> bool:
