@@ -26,6 +26,7 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.model_source import Generation, StreamFailed
+from helpers.response_shapes import FIXED_RESPONSE_FIELDS, text_part
 from helpers.sim_requests import RequestError, SimRequest, Simulation
 from helpers.simulated_model import Answer, answer_prompt
 
@@ -153,7 +154,7 @@ def _usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dic
 
 
 def _message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
-    content = [] if text is None else [_text_part(text)]
+    content = [] if text is None else [text_part(text)]
     return {
         "id": message_id,
         "type": "message",
@@ -163,35 +164,22 @@ def _message_item(message_id: str, status: str, text: str | None) -> dict[str, A
     }
 
 
-def _text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-
-
 def _response_object(
     request: SimRequest, response_id: str, created_at: int, status: str, **fields: Any
 ) -> dict[str, Any]:
     """A Response object with every field the SDK's model requires."""
     return {
+        **FIXED_RESPONSE_FIELDS,
         "id": response_id,
-        "object": "response",
         "created_at": created_at,
         "status": status,
-        "error": None,
         "incomplete_details": None,
         "instructions": request.instructions,
         "max_output_tokens": request.max_tokens,
         "model": request.model,
         "output": [],
-        "parallel_tool_calls": True,
         "previous_response_id": None,
-        "temperature": 1.0,
-        "text": {"format": {"type": "text"}},
-        "tool_choice": "auto",
-        "tools": [],
-        "top_p": 1.0,
-        "truncation": "disabled",
         "usage": None,
-        "metadata": {},
         **fields,
     }
 
@@ -219,7 +207,7 @@ async def response_events(
         output_index=0,
         item=_message_item(message_id, "in_progress", None),
     )
-    yield event("response.content_part.added", **where, part=_text_part(""))
+    yield event("response.content_part.added", **where, part=text_part(""))
     pieces: list[str] = []
     try:
         async for token in answer_tokens(request, generation):
@@ -233,7 +221,7 @@ async def response_events(
         return
     text = "".join(pieces)
     yield event("response.output_text.done", **where, text=text, logprobs=[])
-    yield event("response.content_part.done", **where, part=_text_part(text))
+    yield event("response.content_part.done", **where, part=text_part(text))
     status = "incomplete" if generation.truncated else "completed"
     item = _message_item(message_id, status, text)
     yield event("response.output_item.done", output_index=0, item=item)

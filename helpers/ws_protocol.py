@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers.response_shapes import FIXED_RESPONSE_FIELDS, text_part
+
 CREATE = "response.create"
 STEER = "response.steer"
 CLIENT_EVENT_TYPES = (CREATE, STEER)
@@ -149,14 +151,14 @@ class ResponseState:
         }
 
     def text_part(self) -> dict[str, Any]:
-        return {"type": "output_text", "text": self.text, "annotations": [], "logprobs": []}
+        return text_part(self.text)
 
     def snapshot(self) -> dict[str, Any]:
         """The ``response`` object, shaped like ``openai.types.responses.Response``."""
         done = self.status != "in_progress"
         return {
+            **FIXED_RESPONSE_FIELDS,
             "id": self.id,
-            "object": "response",
             "created_at": self.created_at,
             "status": self.status,
             "model": self.model,
@@ -165,17 +167,8 @@ class ResponseState:
             "incomplete_details": (
                 {"reason": self.incomplete_reason} if self.status == "incomplete" else None
             ),
-            "error": None,
             "instructions": self.instructions,
             "max_output_tokens": self.max_output_tokens,
-            "metadata": {},
-            "parallel_tool_calls": True,
-            "temperature": 1.0,
-            "text": {"format": {"type": "text"}},
-            "tool_choice": "auto",
-            "tools": [],
-            "top_p": 1.0,
-            "truncation": "disabled",
             "usage": self.usage() if done else None,
         }
 
