@@ -19,8 +19,9 @@ after `fault_after` tokens (uvicorn closes the socket mid-body) while generation
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from typing import Any
 
@@ -28,7 +29,6 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from starlette.types import Message
 
 from helpers.replay import (
     ReplayBuffer,
@@ -92,24 +92,10 @@ def _stream_response(request: Request, frames: AsyncIterator[bytes]) -> Any:
     return EventStream(frames, request.app.state.live_streams, new_id("stream_"))
 
 
-def _replaying_receive(body: bytes, receive: Callable[[], Awaitable[Message]]) -> Any:
-    """An ASGI `receive` that hands out `body` once, then the real one (for disconnects)."""
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": False}
-        return await receive()
-
-    return replay
-
-
 async def create_response_or_background(request: Request) -> Any:
     """POST /v1/responses: `background: true` goes to the replay buffer, the rest unchanged."""
     from helpers.server import (
-        create_response,
+        answer,
         error_response,
         raise_pre_stream_fault,
         read_body,
@@ -117,9 +103,9 @@ async def create_response_or_background(request: Request) -> Any:
     )
     from helpers.sim_requests import parse_json_body, parse_responses_request
 
+    received_at = asyncio.get_running_loop().time()  # the TTFT clock starts now
     try:
-        raw = await read_body(request)
-        body = parse_json_body(raw)
+        body = parse_json_body(await read_body(request))
         background = body.get("background")
         if background is not None and not isinstance(background, bool):
             raise RequestError(
@@ -128,8 +114,7 @@ async def create_response_or_background(request: Request) -> Any:
                 code="invalid_type",
             )
         if not background:
-            fresh = Request(request.scope, _replaying_receive(raw, request.receive))
-            return await create_response(fresh)
+            return await answer(request, "responses", body, received_at)
         sim = parse_responses_request(body, simulation_for(request))
         raise_pre_stream_fault(sim)  # "429" / "500" come before any stream, background or not
         if not sim.stream:

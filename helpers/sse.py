@@ -77,8 +77,11 @@ def format_event(
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
             raise ValueError(f"retry must be a non-negative int (milliseconds): {retry!r}")
         lines.append(_field_line("retry", str(retry)))
-    lines.extend(_field_line("data", line) for line in _LINE_ENDING.split(data))
-    lines.append("\n")
+    if data and "\n" not in data and "\r" not in data:  # one line: the common case, no regex
+        lines.append(f"data: {data}\n\n")
+    else:
+        lines.extend(_field_line("data", line) for line in _LINE_ENDING.split(data))
+        lines.append("\n")
     return "".join(lines).encode("utf-8")
 
 
