@@ -6,9 +6,13 @@ its scheduled time (request sent + 300 ms + i / 20 s):
 
 - TTFT error: lateness of token 0;  inter-token lateness: lateness of tokens 1..99;
 - p50 / p99 / max of each, in milliseconds, and SSE events per second received;
-- 'own p99': p99 of each token's lateness minus its own stream's TTFT error. The server times
-  tokens from when its handler starts, so a request that waits in the server's queue is late
-  by the same amount for every token; this column shows the jitter left once that is removed.
+- 'earliest': the smallest lateness of any token; below zero, a token came before its time
+  (a server whose clock started before the request was sent would show it here);
+- 'own p99': p99 of each token's lateness minus its own stream's TTFT error. A server that
+  times tokens from when its handler starts makes a request that waited in the accept queue
+  late by the same amount for every token; this column shows the jitter left once that offset
+  is removed. (The kit's server starts the clock when the kernel received the request, read
+  from TCP_INFO on Linux: see helpers.server._ArrivalStampingProtocol.)
 
 The same load runs against a minimal reference endpoint on the same stack (Starlette + uvicorn
 + sse-starlette's EventSourceResponse, the same schedule and a same-sized JSON payload), so the
@@ -83,7 +87,7 @@ def reference_app():  # pragma: no cover - runs in its own process
 def serve_reference() -> None:  # pragma: no cover - runs in its own process
     import uvicorn
 
-    from helpers.server import base_url_of, bind_socket
+    from helpers.server import base_url_of, bind_socket, run_event_loop
 
     sock = bind_socket("127.0.0.1", 0)
     config = uvicorn.Config(reference_app(), log_level="warning", access_log=False, lifespan="off")
@@ -96,7 +100,7 @@ def serve_reference() -> None:  # pragma: no cover - runs in its own process
         print(base_url_of(sock), flush=True)
         await task
 
-    asyncio.run(serve())
+    run_event_loop(serve())  # the same event loop as the kit server (uvloop when installed)
 
 
 # --------------------------------------------------------------------------- client
@@ -187,6 +191,7 @@ async def run_client(base_url: str, streams: int, stagger: float) -> dict:
         "ttft": percentiles(first),
         "inter": percentiles(later),
         "own_p99": percentiles(own)[1],
+        "earliest": min(first + later) * 1000,
         "events": sum(n for _, n in results),
         "events_per_s": sum(n for _, n in results) / wall,
         "tokens": tokens,
@@ -255,7 +260,8 @@ def print_row(row: dict) -> None:
     print(
         f"{row['server']:<14}{row['streams']:>5}{row['complete']:>6}"
         f"{ttft[0]:>8.1f}{ttft[1]:>8.1f}{ttft[2]:>8.1f}"
-        f"{inter[0]:>8.1f}{inter[1]:>8.1f}{inter[2]:>8.1f}{row['own_p99']:>8.1f}"
+        f"{inter[0]:>8.1f}{inter[1]:>8.1f}{inter[2]:>8.1f}{row['earliest']:>9.1f}"
+        f"{row['own_p99']:>8.1f}"
         f"{row['events_per_s']:>10.0f}{row['server_us_per_event']:>9.0f}"
         f"{row['client_cpu'] * 100:>9.0f}%",
         flush=True,
@@ -282,8 +288,9 @@ def main() -> None:
     )
     print("lateness = arrival - schedule, in ms, measured by the client; 'done' = complete streams")
     print(
-        f"{'server':<14}{'C':>5}{'done':>6}{'TTFT error p50/p99/max':>24}"
-        f"{'inter-token lateness p50/p99/max':>24}{'own p99':>8}{'events/s':>10}{'srv µs/ev':>9}"
+        f"{'server':<14}{'C':>5}{'done':>6}{'TTFT error p50/p99/max':>25}"
+        f"{'inter-token lateness p50/p99/max':>34}{'earliest':>9}{'own p99':>8}{'events/s':>10}"
+        f"{'srv µs/ev':>10}"
         f"{'client CPU':>10}"
     )
     for kind, label in [("kit", "kit server"), ("reference", "sse-starlette")]:

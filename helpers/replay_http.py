@@ -19,7 +19,6 @@ after `fault_after` tokens (uvicorn closes the socket mid-body) while generation
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -96,6 +95,7 @@ async def create_response_or_background(request: Request) -> Any:
     """POST /v1/responses: `background: true` goes to the replay buffer, the rest unchanged."""
     from helpers.server import (
         answer,
+        arrival_time,
         error_response,
         raise_pre_stream_fault,
         read_body,
@@ -103,7 +103,7 @@ async def create_response_or_background(request: Request) -> Any:
     )
     from helpers.sim_requests import parse_json_body, parse_responses_request
 
-    received_at = asyncio.get_running_loop().time()  # the TTFT clock starts now
+    received_at = arrival_time(request)  # the TTFT clock starts when the request arrived
     try:
         body = parse_json_body(await read_body(request))
         background = body.get("background")
