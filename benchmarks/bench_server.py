@@ -12,7 +12,7 @@ its scheduled time (request sent + 300 ms + i / 20 s):
   times tokens from when its handler starts makes a request that waited in the accept queue
   late by the same amount for every token; this column shows the jitter left once that offset
   is removed. (The kit's server starts the clock when the kernel received the request, read
-  from TCP_INFO on Linux: see helpers.server._ArrivalStampingProtocol.)
+  from TCP_INFO on Linux: see helpers/arrival_clock.py.)
 
 The same load runs against a minimal reference endpoint on the same stack (Starlette + uvicorn
 + sse-starlette's EventSourceResponse, the same schedule and a same-sized JSON payload), so the

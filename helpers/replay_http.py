@@ -29,6 +29,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from helpers.arrival_clock import arrival_time
 from helpers.replay import (
     ReplayBuffer,
     ReplayRegistry,
@@ -95,7 +96,6 @@ async def create_response_or_background(request: Request) -> Any:
     """POST /v1/responses: `background: true` goes to the replay buffer, the rest unchanged."""
     from helpers.server import (
         answer,
-        arrival_time,
         error_response,
         raise_pre_stream_fault,
         read_body,
@@ -103,7 +103,7 @@ async def create_response_or_background(request: Request) -> Any:
     )
     from helpers.sim_requests import parse_json_body, parse_responses_request
 
-    received_at = arrival_time(request)  # the TTFT clock starts when the request arrived
+    received_at = arrival_time(request.scope)  # the TTFT clock starts at arrival
     try:
         body = parse_json_body(await read_body(request))
         background = body.get("background")

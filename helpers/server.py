@@ -47,7 +47,6 @@ import hmac
 import ipaddress
 import logging
 import socket
-import struct
 import sys
 import threading
 import time
@@ -62,8 +61,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol  # needs httptools
 
+from helpers.arrival_clock import ArrivalStampingProtocol, arrival_time
 from helpers.http_stream import (  # noqa: F401 - sse_frame, run_unless_hangup: used via this module
     CollectedAnswer,
     EventStream,
@@ -171,7 +170,7 @@ async def create_chat_completion(request: Request) -> Any:
 
 
 async def _read_and_answer(request: Request, api: str) -> Any:
-    received_at = arrival_time(request)  # the TTFT clock starts here, not after parsing
+    received_at = arrival_time(request.scope)  # the TTFT clock starts at arrival
     try:
         body = parse_json_body(await read_body(request))
     except RequestError as error:
@@ -278,59 +277,11 @@ def create_app(
     return app
 
 
-class _ArrivalStampingProtocol(HttpToolsProtocol):
-    """uvicorn's HTTP protocol, plus when each request's bytes reached this machine, in
-    `scope["state"]["received_at"]` (`request.state.received_at` in Starlette).
-
-    Why: the simulated TTFT runs from when a request arrived. When hundreds arrive at once,
-    they queue in the kernel until the busy event loop accepts them, and a handler may start
-    100 ms after its request came in; timing tokens from then would make every token of that
-    stream late by the wait. The kernel knows how long the bytes have waited (see below).
-    """
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        waited = seconds_since_bytes_arrived(self.transport.get_extra_info("socket"))
-        # asyncio's and uvloop's loop.time() both read the clock time.monotonic() reads.
-        self.scope["state"]["received_at"] = time.monotonic() - waited
-
-
-# The kernel counts that wait in timer ticks (4 ms at the common CONFIG_HZ=250), so it can
-# read up to one tick more than the real wait; taking one tick off keeps tokens from ever being
-# early (they can be late by up to a tick instead). 4 ms fits HZ 250 and 1000.
-KERNEL_TICK_MS = 4
-
-
-def seconds_since_bytes_arrived(sock: Any) -> float:
-    """How long ago the last data arrived on `sock`, from the kernel (Linux; else 0.0).
-
-    `struct tcp_info` has `tcpi_last_data_recv`, milliseconds since the last data segment,
-    at byte offset 52 (a stable Linux ABI). One getsockopt: a few microseconds.
-    """
-    tcp_info = getattr(socket, "TCP_INFO", None)
-    if tcp_info is None or sock is None:
-        return 0.0
-    try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, tcp_info, 104)
-    except OSError:  # not TCP (a Unix socket), or the client already left
-        return 0.0
-    if len(info) < 56:
-        return 0.0
-    waited_ms = struct.unpack_from("I", info, 52)[0]
-    return max(0, waited_ms - KERNEL_TICK_MS) / 1000
-
-
-def arrival_time(request: Request) -> float:
-    """When the request arrived (see _ArrivalStampingProtocol), else now."""
-    stamped = request.scope.get("state", {}).get("received_at")
-    return stamped if stamped is not None else asyncio.get_running_loop().time()
-
-
 def uvicorn_config(app: Starlette) -> uvicorn.Config:
     logging.getLogger("uvicorn.error").addFilter(_HideDropConnection())
     return uvicorn.Config(
         app,
-        http=_ArrivalStampingProtocol,
+        http=ArrivalStampingProtocol,  # times each stream from its request's arrival
         log_level="warning",
         access_log=False,
         lifespan="off",
@@ -342,7 +293,7 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     """uvloop's event loop when it is installed (Linux, macOS), else None: asyncio's own.
 
     Why: the server spends most of its time in the event loop (timers, socket writes); with
-    uvloop it needs about 15 % less CPU per event, measured by benchmarks/bench_server.py.
+    uvloop it used 7-16 % less CPU per event in benchmarks/bench_server.py.
     """
     try:
         import uvloop
