@@ -227,19 +227,27 @@ class RequireApiKey:
         given = dict(scope["headers"]).get(b"authorization", b"")
         if hmac.compare_digest(given, self.expected):
             return await self.app(scope, receive, send)
-        if scope["type"] == "websocket":
-            await receive()  # websocket.connect
-            return await send(
-                {"type": "websocket.close", "code": 1008, "reason": "invalid API key"}
-            )
         message = (
             "Incorrect API key provided."
             if given
             else "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'."
         )
-        await error_response(RequestError(message, status=401, code="invalid_api_key"))(
-            scope, receive, send
+        refusal = error_response(RequestError(message, status=401, code="invalid_api_key"))
+        if scope["type"] == "http":
+            return await refusal(scope, receive, send)
+        await receive()  # websocket.connect
+        if "websocket.http.response" not in scope.get("extensions", {}):
+            # This ASGI server cannot answer a handshake with HTTP: a plain refusal (403).
+            return await send({"type": "websocket.close", "code": 1008})
+        # Refuse the WebSocket handshake with the same 401 and JSON as an HTTP request gets.
+        await send(
+            {
+                "type": "websocket.http.response.start",
+                "status": 401,
+                "headers": refusal.raw_headers,
+            }
         )
+        await send({"type": "websocket.http.response.body", "body": refusal.body})
 
 
 def create_app(

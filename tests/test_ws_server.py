@@ -8,6 +8,7 @@ known token and the expected texts are exact, not timing-dependent.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -225,11 +226,16 @@ def test_client_disconnect_mid_stream_stops_generation(server: LocalServer) -> N
 def test_api_key_is_enforced_on_the_upgrade() -> None:
     with LocalServer(ttft=0.01, tokens_per_second=400, api_key="sekrit") as srv:
         ws_url = srv.base_url.replace("http://", "ws://") + "/responses"
-        with pytest.raises(InvalidStatus):
+        with pytest.raises(InvalidStatus) as missing:
             websockets.sync.client.connect(ws_url).close()  # no Authorization header
         wrong = OpenAI(base_url=srv.base_url, api_key="wrong")
-        with pytest.raises(InvalidStatus), wrong.responses.connect():
+        with pytest.raises(InvalidStatus) as refused, wrong.responses.connect():
             pass
+        # The handshake gets the same OpenAI-shaped 401 as an HTTP request would.
+        for raised, message in [(missing, "You didn't provide an API key"), (refused, "Incorrect")]:
+            assert raised.value.response.status_code == 401
+            error = json.loads(raised.value.response.body)["error"]
+            assert error["code"] == "invalid_api_key" and error["message"].startswith(message)
         right = OpenAI(base_url=srv.base_url, api_key="sekrit")
         with right.responses.connect() as conn:
             conn.response.create(model=MODEL, input="say hello")
