@@ -236,10 +236,9 @@ class RequireApiKey:
         if scope["type"] == "http":
             return await refusal(scope, receive, send)
         await receive()  # websocket.connect
-        if "websocket.http.response" not in scope.get("extensions", {}):
-            # This ASGI server cannot answer a handshake with HTTP: a plain refusal (403).
-            return await send({"type": "websocket.close", "code": 1008})
-        # Refuse the WebSocket handshake with the same 401 and JSON as an HTTP request gets.
+        # Refuse the WebSocket handshake with the same 401 and JSON as an HTTP request gets
+        # (ASGI's "websocket.http.response" extension, which both of uvicorn's WebSocket
+        # implementations offer).
         await send(
             {
                 "type": "websocket.http.response.start",
