@@ -44,8 +44,9 @@ def test_no_tcp_info_means_no_wait() -> None:
     assert seconds_since_bytes_arrived(None) == 0.0
 
 
-def _block_server_loop(server: LocalServer, seconds: float) -> threading.Event:
-    """Freeze the server's event loop (a blocking sleep inside it), as a burst of work would."""
+def _block_server_loop(server: LocalServer, seconds: float) -> None:
+    """Freeze the server's event loop (a blocking sleep inside it), as a burst of work would;
+    returns once the freeze has begun."""
     started = threading.Event()
 
     async def busy() -> None:
@@ -55,7 +56,6 @@ def _block_server_loop(server: LocalServer, seconds: float) -> threading.Event:
     assert server._loop is not None
     asyncio.run_coroutine_threadsafe(busy(), server._loop)
     assert started.wait(timeout=5)
-    return started
 
 
 @linux_only
