@@ -19,7 +19,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     tagged = [item for item in items if REAL_MODEL_TAG in _cell_tags(item)]
     if not tagged or os.environ.get("CI"):
         return
-    from helpers.real_model import local_model_available
+    from helpers.server.model.real import local_model_available
 
     missing = local_model_available()
     if missing:

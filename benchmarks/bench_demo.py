@@ -1,6 +1,6 @@
 """Does the classroom demo server keep pace with a room full of viewers?
 
-Starts `python -m helpers.demo --port 0` in its own process (as in class), then opens N
+Starts `python -m helpers.server.demo --port 0` in its own process (as in class), then opens N
 concurrent `GET /demo/stream` event streams (streamed mode) from one asyncio client and reads
 them with helpers.sse. The simulated model schedules every token at an absolute time, so a
 server that keeps pace finishes each stream at about the ideal time:
@@ -28,7 +28,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from helpers.simulated_model import answer_prompt
+from helpers.server.model.simulated import answer_prompt
 from helpers.sse import SSEDecoder
 
 PROMPT = "Compare websockets vs SSE"
@@ -97,9 +97,8 @@ def main() -> int:
     parser.add_argument("--drop-every", type=int, default=0)
     args = parser.parse_args()
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "helpers.demo", "--port", "0"], stdout=subprocess.PIPE, text=True
-    )
+    command = [sys.executable, "-m", "helpers.server.demo", "--port", "0"]
+    server = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         assert server.stdout is not None
         server.stdout.readline()  # "Classroom demo ready."

@@ -1,13 +1,14 @@
-"""The teaching kit's helper library: one small module per idea.
+"""The teaching kit's helper library, in two rooms.
 
-Wire formats: chunked (HTTP/1.1 chunked coding), sse (Server-Sent Events),
-rawhttp (a raw-socket server).
-The local server: server, simulated_model, sim_requests, sim_events, model_source,
-http_stream, response_shapes, real_model (optional), backends.
-Measuring and showing: timing, widgets, charts.
-Beyond the basics: guardrails, replay, replay_http, resume, ws_protocol, ws_server,
-steering, cancel, demo.
-Exercise checks: checks.lessonNN.
+The lesson helpers, one small module per idea, imported and read by the lessons:
+wire formats: chunked (HTTP/1.1 chunked coding), sse (Server-Sent Events), rawhttp (a
+raw-socket server); measuring and showing: timing, widgets, charts; beyond the basics:
+guardrails, resume; backends (get_backend(): the local server, the real API or any
+compatible server); exercise checks: checks.lessonNN.
+
+The local server, helpers.server, in four layers (model -> dialects -> transport -> app; see
+helpers/server/__init__.py). The lesson helpers reach it only through backends (an
+import-linter contract in pyproject.toml).
 
 The README's "helper library" table says what each module is for.
 """

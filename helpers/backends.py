@@ -31,7 +31,7 @@ import httpx2
 from openai import AsyncOpenAI, NotFoundError, OpenAI
 
 from helpers.server import LocalServer
-from helpers.simulated_model import MODEL_ID
+from helpers.server.model.simulated import MODEL_ID
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
 OPENAI_BASE_URL = "https://api.openai.com/v1"

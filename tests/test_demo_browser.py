@@ -24,7 +24,7 @@ import pytest
 from browser.lab_harness import CHROMIUM_ARGS  # the same flags as the JupyterLab tests
 
 from helpers.server import LocalServer
-from helpers.simulated_model import answer_prompt
+from helpers.server.model.simulated import answer_prompt
 
 pytestmark = pytest.mark.browser
 

@@ -11,11 +11,12 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from helpers.demo import DemoQuery, parse_demo_query, share_urls
 from helpers.resume import ReadyState, Request, ResumeError, ResumingEventStream
 from helpers.server import LocalServer
-from helpers.sim_requests import RequestError
-from helpers.simulated_model import answer_prompt
+from helpers.server.app.cli import share_urls
+from helpers.server.app.demo import DemoQuery, parse_demo_query
+from helpers.server.model.simulated import answer_prompt
+from helpers.server.model.source import RequestError
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +116,10 @@ def test_share_urls_put_the_key_only_in_the_lan_line() -> None:
 
 def test_cli_refuses_lan_without_a_key() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "helpers.demo", "--lan"], capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "helpers.server.demo", "--lan"],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 2
     assert "--lan needs --api-key" in done.stderr
@@ -123,7 +127,7 @@ def test_cli_refuses_lan_without_a_key() -> None:
 
 def test_cli_serves_the_page_on_the_printed_url() -> None:
     process = subprocess.Popen(
-        [sys.executable, "-m", "helpers.demo", "--port", "0"],
+        [sys.executable, "-m", "helpers.server.demo", "--port", "0"],
         stdout=subprocess.PIPE,
         text=True,
     )

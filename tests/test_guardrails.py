@@ -335,7 +335,7 @@ def sdk_client():
 
 
 def stream_pieces(client, prompt):
-    from helpers.simulated_model import MODEL_ID
+    from helpers.server.model.simulated import MODEL_ID
     from helpers.timing import text_of
 
     with client.responses.create(model=MODEL_ID, input=prompt, stream=True) as stream:

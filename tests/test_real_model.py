@@ -22,7 +22,9 @@ import openai
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from helpers.real_model import (
+from helpers.server import LocalServer
+from helpers.server.dialects.requests import parse_chat_request
+from helpers.server.model.real import (
     SMOLLM2,
     ModelNotAvailable,
     RealModel,
@@ -35,8 +37,7 @@ from helpers.real_model import (
     output_budget,
     reusable_prefix,
 )
-from helpers.server import LocalServer
-from helpers.sim_requests import RequestError, Simulation, parse_chat_request
+from helpers.server.model.source import RequestError, Simulation
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = SMOLLM2.model_id

@@ -15,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai import BadRequestError, NotFoundError, OpenAI, RateLimitError
 
-from helpers.replay_http import install_resumable_responses, resume_response
 from helpers.resume import (
     ReadyState,
     Request,
@@ -26,6 +25,7 @@ from helpers.resume import (
     same_request_with_last_event_id,
 )
 from helpers.server import LocalServer
+from helpers.server.app.background import install_resumable_responses, resume_response
 
 PROMPT = "Compare websockets vs SSE"
 

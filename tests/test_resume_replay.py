@@ -1,4 +1,4 @@
-"""helpers.replay: the server-side buffer a reconnecting client resumes from."""
+"""helpers.server.app.replay: the server-side buffer a reconnecting client resumes from."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from helpers.replay import (
+from helpers.server.app.replay import (
     ReplayBuffer,
     ReplayRegistry,
     UnknownEventId,

@@ -11,7 +11,7 @@ import pytest
 from openai import AsyncOpenAI, NotFoundError, OpenAI
 
 from helpers.server import LocalServer
-from helpers.simulated_model import answer_prompt, count_tokens, tokenize
+from helpers.server.model.simulated import answer_prompt, count_tokens, tokenize
 from helpers.sse import SSEDecoder
 
 RESPONSES_SEQUENCE_HEAD = [

@@ -15,8 +15,8 @@ import time
 import pytest
 from openai import OpenAI
 
-from helpers.arrival_clock import KERNEL_TICK_MS, seconds_since_bytes_arrived
 from helpers.server import LocalServer
+from helpers.server.transport.arrival_clock import KERNEL_TICK_MS, seconds_since_bytes_arrived
 
 linux_only = pytest.mark.skipif(
     not hasattr(socket, "TCP_INFO"), reason="TCP_INFO (tcpi_last_data_recv) is Linux's"

@@ -10,8 +10,8 @@ import pytest
 from openai import OpenAI
 
 from helpers.server import LocalServer
-from helpers.sim_events import INJECTED_ERROR_MESSAGE
-from helpers.simulated_model import answer_prompt
+from helpers.server.model.simulated import answer_prompt
+from helpers.server.model.tokens import INJECTED_ERROR_MESSAGE
 
 PROMPT = "What is SSE?"
 MESSAGES = [{"role": "user", "content": PROMPT}]

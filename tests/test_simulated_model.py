@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.simulated_model import (
+from helpers.server.model.simulated import (
     LatencyProfile,
     answer_prompt,
     count_tokens,

@@ -1,4 +1,4 @@
-"""POST /v1/responses/{id}/cancel (helpers.cancel), called through the SDK's responses.cancel()."""
+"""POST /v1/responses/{id}/cancel (helpers.server.app.cancel), via the SDK's responses.cancel()."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from openai import OpenAI
 
 from helpers.server import LocalServer
-from helpers.simulated_model import answer_prompt
+from helpers.server.model.simulated import answer_prompt
 
 MODEL = "kit-sim-1"
 QUESTION = "Compare websockets vs SSE"

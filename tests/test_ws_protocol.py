@@ -1,4 +1,5 @@
-"""Responses WebSocket message shapes (helpers.ws_protocol), checked against the SDK's models."""
+"""Responses WebSocket message shapes (helpers.server.dialects.responses_websocket), checked against
+the SDK's models."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import pytest
 from openai.types.responses.responses_server_event import ResponsesServerEvent
 from pydantic import TypeAdapter
 
-from helpers import ws_protocol as proto
+from helpers.server.dialects import responses_websocket as proto
 
 SERVER_EVENT = TypeAdapter(ResponsesServerEvent)
 

@@ -18,10 +18,10 @@ import websockets.sync.client
 from openai import AsyncOpenAI, OpenAI
 from websockets.exceptions import InvalidStatus
 
-from helpers import ws_server
 from helpers.server import LocalServer
-from helpers.simulated_model import answer_prompt, find_canned_answer
-from helpers.steering import rest_of_sentence
+from helpers.server.model.simulated import answer_prompt, find_canned_answer
+from helpers.server.model.steering import rest_of_sentence
+from helpers.server.transport import websocket as ws_server
 
 MODEL = "kit-sim-1"
 QUESTION = "Compare websockets vs SSE"

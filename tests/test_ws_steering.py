@@ -1,4 +1,4 @@
-"""The steering rules of the simulated model (helpers.steering): pure, so checked exactly."""
+"""Steering rules of the simulated model (helpers.server.model.steering): pure, checked exactly."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.simulated_model import answer_prompt, find_canned_answer, tokenize
-from helpers.steering import (
+from helpers.server.model.simulated import answer_prompt, find_canned_answer, tokenize
+from helpers.server.model.steering import (
     SteerKind,
     classify_steer,
     ends_sentence,

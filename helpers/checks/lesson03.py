@@ -17,7 +17,7 @@ from openai import OpenAI
 
 from helpers.checks import call, failed, passed
 from helpers.server import LocalServer
-from helpers.simulated_model import MODEL_ID, answer_prompt
+from helpers.server.model.simulated import MODEL_ID, answer_prompt
 
 PROMPT = "Write a haiku about streaming"
 CHECK_TTFT = 0.6  # seconds; far above what reaching the server costs, so shortcuts show up

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from helpers import ws_protocol
 from helpers.checks import call, failed, passed, with_args
-from helpers.simulated_model import answer_prompt, tokenize
-from helpers.steering import rest_of_sentence
+from helpers.server.dialects import responses_websocket as ws_protocol
+from helpers.server.model.simulated import answer_prompt, tokenize
+from helpers.server.model.steering import rest_of_sentence
 
 _call = partial(call, show_call=partial(with_args, cut=60))  # a crash's message shows the arguments
 

@@ -25,7 +25,7 @@ from lab_harness import (
     run_cell,
 )
 
-from helpers.simulated_model import answer_prompt
+from helpers.server.model.simulated import answer_prompt
 
 pytestmark = pytest.mark.browser
 

@@ -1,4 +1,6 @@
-"""POST /v1/responses/{id}/cancel: stop a response that is still being generated.
+"""Layer: app (the top). May import: every layer below, and the lesson helpers (helpers.sse).
+
+POST /v1/responses/{id}/cancel: stop a response that is still being generated.
 
 With one-way streaming (SSE) the client cannot speak on the stream it is reading, so stopping
 the server takes either a second request (this endpoint; the SDK calls it
@@ -7,8 +9,8 @@ in-band ``response.steer``.
 
 Where the response lives decides what "cancel" does:
 
-- streamed over a WebSocket (``helpers.ws_server``): it ends at the next token boundary with
-  status ``"cancelled"``, the socket stays open for the next response;
+- streamed over a WebSocket (``helpers.server.transport.websocket``): it ends at the next token
+  boundary with status ``"cancelled"``, the socket stays open for the next response;
 - answered over HTTP (``app.state.live_streams``, response id -> task): the task is cancelled,
   so generation stops at once and the SSE body ends where it was.
 

@@ -1,4 +1,7 @@
-"""Check an OpenAI-style request body and turn it into what the simulated model needs.
+"""Layer: dialects. May import: helpers.server.model, other dialects modules. No I/O.
+
+Check an OpenAI-style request body and turn it into what the simulated model needs: a
+`SimRequest` (defined with the model, in helpers.server.model.source, which only reads it).
 
 Every check names the offending field the way the OpenAI API does (`param`), so the SDK raises
 its usual `BadRequestError` with a message a learner can act on. Nothing here does I/O.
@@ -16,74 +19,15 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import replace
+from typing import Any
 
-from helpers.simulated_model import LatencyProfile, count_tokens
-
-if TYPE_CHECKING:
-    from helpers.model_source import ModelSource
+from helpers.server.model.simulated import count_tokens
+from helpers.server.model.source import RequestError, SimRequest, Simulation
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 FAULTS = ("error", "drop", "stall", "429", "500")
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-
-
-class RequestError(Exception):
-    """A problem with the request, reported to the client as OpenAI-shaped error JSON."""
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        status: int = 400,
-        param: str | None = None,
-        code: str | None = None,
-        type: str = "invalid_request_error",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message, self.status, self.param = message, status, param
-        self.code, self.type, self.headers = code, type, headers or {}
-
-    def body(self) -> dict[str, Any]:
-        """The JSON the OpenAI API sends for an error; the SDK reads `error.message` from it."""
-        error = {"message": self.message, "type": self.type, "param": self.param, "code": self.code}
-        return {"error": error}
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """Server-wide simulation settings; a request's `simulation` object overrides them."""
-
-    latency: LatencyProfile = field(default_factory=LatencyProfile)
-    seed: int = 0
-    fault: str | None = None
-    fault_after: int = 5
-    stall_seconds: float = 3600.0
-    retry_after_ms: int = 200
-    # Who writes the answers: None = the simulated model; else a real one (helpers.real_model),
-    # which ignores the latency settings (its timing is its own); faults apply to both.
-    model_source: ModelSource | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class SimRequest:
-    """One checked request: the prompt text, its token count and how to answer it."""
-
-    api: str  # "responses" or "chat"
-    model: str
-    prompt: str  # the last user message: what the simulated model "answers"
-    input_tokens: int
-    stream: bool
-    max_tokens: int | None
-    simulation: Simulation
-    include_usage: bool = False  # chat only: stream_options.include_usage
-    instructions: str | None = None  # responses only: echoed back like the real API
-    messages: tuple[tuple[str, str], ...] = ()  # (role, text) of the whole conversation
-    # Event-loop time the request arrived: the schedule starts here, so the server's own
-    # parsing time is part of the TTFT instead of being added to it. None = when streaming starts.
-    received_at: float | None = None
 
 
 # --------------------------------------------------------------------------- raw body

@@ -1,4 +1,6 @@
-"""When did a request arrive? The kernel knows, even when the server was too busy to look.
+"""Layer: transport. May import: helpers.server.dialects, helpers.server.model, helpers.sse.
+
+When did a request arrive? The kernel knows, even when the server was too busy to look.
 
 The simulated model's time to first token runs from a request's arrival. During a burst
 (hundreds of streams opened within 50 ms) requests wait in the kernel's accept queue while the

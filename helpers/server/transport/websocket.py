@@ -1,11 +1,13 @@
-"""Serve the Responses API WebSocket mode (``client.responses.connect()``) from the local server.
+"""Layer: transport. May import: helpers.server.dialects, helpers.server.model, helpers.sse.
+
+Serve the Responses API WebSocket mode (``client.responses.connect()``) from the local server.
 
 One persistent socket carries many responses, one after another, and the client can talk while
 the server streams: ``response.steer`` queues new user input into the running response. The
 server then ends that response at the next token boundary (``response.incomplete``, reason
 ``"steered"``) and at once starts a successor response that continues with the queued input
-(what it says is decided by ``helpers.steering``). That is the "two-way" case that plain SSE,
-a one-way stream, cannot do on the same connection.
+(what it says is decided by ``helpers.server.model.steering``). That is the "two-way" case that
+plain SSE, a one-way stream, cannot do on the same connection.
 
 The connection is an explicit state machine::
 
@@ -13,7 +15,8 @@ The connection is an explicit state machine::
     STREAMING --steer accepted--> (response ends "steered") --> successor, still STREAMING
     any state --socket closed--> CLOSED (the generation task is cancelled at once)
 
-Message shapes live in ``helpers.ws_protocol``; this module only moves them and keeps time.
+Message shapes live in ``helpers.server.dialects.responses_websocket``; this module only moves
+them and keeps time.
 """
 
 from __future__ import annotations
@@ -32,10 +35,11 @@ from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from helpers import ws_protocol as proto
-from helpers.sim_requests import RequestError, SimRequest, Simulation, parse_responses_request
-from helpers.simulated_model import LatencyProfile, answer_prompt, count_tokens
-from helpers.steering import plan_successor, steer_input_text
+from helpers.server.dialects import responses_websocket as proto
+from helpers.server.dialects.requests import parse_responses_request
+from helpers.server.model.simulated import LatencyProfile, answer_prompt, count_tokens
+from helpers.server.model.source import RequestError, SimRequest, Simulation
+from helpers.server.model.steering import plan_successor, steer_input_text
 
 log = logging.getLogger(__name__)
 

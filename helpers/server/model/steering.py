@@ -1,4 +1,6 @@
-"""How the simulated model reacts when the user steers an answer that is still being written.
+"""Layer: model (the bottom). May import: other helpers.server.model modules, nothing above.
+
+How the simulated model reacts when the user steers an answer that is still being written.
 
 The Responses API WebSocket lets a client send ``response.steer`` while a response streams. The
 server ends the running response at a safe boundary (``response.incomplete``, reason
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from helpers.simulated_model import find_canned_answer, tokenize
+from helpers.server.model.simulated import find_canned_answer, tokenize
 
 
 class SteerKind(StrEnum):

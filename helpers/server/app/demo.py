@@ -1,9 +1,12 @@
-"""The classroom demo: one prompt answered blocking and streamed, side by side, in a browser.
+"""Layer: app (the top). May import: every layer below, and the lesson helpers (helpers.sse).
 
-    python -m helpers.demo                          # this machine only: http://127.0.0.1:8765/demo
-    python -m helpers.demo --lan --api-key KEY      # students on the same network can join
+The classroom demo: one prompt answered blocking and streamed, side by side, in a browser.
 
-The page (helpers/demo_page.html) opens two `EventSource`s on the kit's own server:
+    python -m helpers.server.demo                      # this machine: http://127.0.0.1:8765/demo
+    python -m helpers.server.demo --lan --api-key KEY  # students on the same network can join
+
+(the command line is in helpers.server.app.cli; every kit server mounts the demo's routes).
+The page (demo_page.html, next to this module) opens two `EventSource`s on the kit's own server:
 
     GET /demo/stream?prompt=...&mode=blocking|stream&ttft_ms=..&tokens_per_second=..&seed=..
 
@@ -11,7 +14,7 @@ Both answers are generated the same way; only *when the bytes leave* differs: `b
 one `done` event at the end, `stream` sends one `delta` event per token, then `done`.
 With `drop_every=N` the server cuts the connection after every N events: the browser's
 EventSource reconnects on its own with `Last-Event-ID`, and the server replays from its
-buffer (helpers.replay), so the page can count 0 lost and 0 duplicated tokens.
+buffer (app.replay), so the page can count 0 lost and 0 duplicated tokens.
 
 EventSource can only GET and cannot set headers, so in LAN mode the API key travels as the
 query parameter `api_key` (the page passes on the one in its own URL). That puts the key in
@@ -20,11 +23,8 @@ URLs, browser history and any proxy log: fine for a classroom key, never for a r
 
 from __future__ import annotations
 
-import argparse
 import json
 import secrets
-import socket
-import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,17 +37,19 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from helpers.replay import ReplayBuffer, UnknownEventId, UnknownResponse
-from helpers.replay_http import replay_registry
-from helpers.sim_events import DropConnection, answer_for, timed_tokens
-from helpers.sim_requests import RequestError, SimRequest, parse_responses_request
-from helpers.simulated_model import MODEL_ID
+from helpers.server.app.background import replay_registry
+from helpers.server.app.replay import ReplayBuffer, UnknownEventId, UnknownResponse
+from helpers.server.app.routes import simulation_for
+from helpers.server.dialects.requests import parse_responses_request
+from helpers.server.model.simulated import MODEL_ID
+from helpers.server.model.source import RequestError, SimRequest
+from helpers.server.model.tokens import DropConnection, answer_for, timed_tokens
+from helpers.server.transport.sse_http import EventStream, error_response
 from helpers.sse import format_event
 
-__all__ = ["DemoQuery", "demo_frames", "install_demo", "main", "parse_demo_query"]
+__all__ = ["DemoQuery", "demo_frames", "install_demo", "parse_demo_query"]
 
 PAGE = Path(__file__).with_name("demo_page.html")
-DEFAULT_PORT = 8765
 RETRY_MS = 300
 MAX_PROMPT_CHARS = 2000
 
@@ -113,8 +115,6 @@ def parse_demo_query(params: Mapping[str, str]) -> DemoQuery:
 
 def sim_request_for(query: DemoQuery, request: Request) -> SimRequest:
     """The same checked request the OpenAI endpoints build, so the answer is identical."""
-    from helpers.server import simulation_for
-
     body = {
         "model": MODEL_ID,
         "input": query.prompt,
@@ -175,8 +175,6 @@ def _resume_buffer(request: Request, last_event_id: str) -> tuple[ReplayBuffer, 
 
 async def demo_stream(request: Request) -> Any:
     """GET /demo/stream: a new answer, or, with Last-Event-ID, the rest of one from its buffer."""
-    from helpers.server import EventStream, error_response
-
     try:
         query = parse_demo_query(request.query_params)
         last_event_id = request.headers.get("last-event-id", "")
@@ -233,67 +231,3 @@ class QueryKeyToHeader:
                 auth = (b"authorization", f"Bearer {keys[0]}".encode("latin-1"))
                 scope = {**scope, "headers": [*scope["headers"], auth]}
         await self.app(scope, receive, send)
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def lan_address() -> str:
-    """This machine's address on the local network (a UDP connect sends no packet)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.connect(("10.255.255.255", 1))
-            return probe.getsockname()[0]
-        except OSError:
-            return "127.0.0.1"
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m helpers.demo", description=__doc__.splitlines()[0]
-    )
-    parser.add_argument("--lan", action="store_true", help="listen on all interfaces")
-    parser.add_argument("--api-key", default=None, help="required with --lan")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="0 picks a free port")
-    parser.add_argument("--ttft-ms", type=float, default=300.0, help="server default")
-    parser.add_argument("--tokens-per-second", type=float, default=20.0, help="server default")
-    return parser.parse_args(argv)
-
-
-def share_urls(host: str, port: int, api_key: str | None) -> list[str]:
-    """The lines to print: where the teacher and the students open the page."""
-    lines = [f"On this machine:  http://127.0.0.1:{port}/demo"]
-    if host != "127.0.0.1":
-        lines.append(f"Students open:    http://{lan_address()}:{port}/demo?api_key={api_key}")
-        lines.append("(the key is in the URL because EventSource cannot send headers)")
-    return lines
-
-
-def main(argv: list[str] | None = None) -> int:
-    from helpers.server import bind_socket, create_app, serve_until_interrupted
-    from helpers.sim_requests import Simulation
-    from helpers.simulated_model import LatencyProfile
-
-    args = parse_args(argv)
-    if args.lan and not args.api_key:
-        print(
-            "--lan needs --api-key KEY: anyone on the network could otherwise use this server.",
-            file=sys.stderr,
-        )
-        return 2
-    host = "0.0.0.0" if args.lan else "127.0.0.1"
-    latency = LatencyProfile(args.ttft_ms / 1000, args.tokens_per_second)
-    app = create_app(Simulation(latency), api_key=args.api_key)
-    install_demo(app)
-    sock = bind_socket(host, args.port)
-
-    def announce() -> None:
-        print("Classroom demo ready. Ctrl-C stops it.", flush=True)
-        for line in share_urls(host, sock.getsockname()[1], args.api_key):
-            print("  " + line, flush=True)
-
-    return serve_until_interrupted(app, sock, announce)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,10 @@
-"""Sending an answer over HTTP: SSE framing, and ASGI responses that stop when the client leaves.
+"""Layer: transport. May import: helpers.server.dialects, helpers.server.model, helpers.sse.
 
-Used by helpers.server for both APIs (and by other transports in the kit). The events come from
-helpers.sim_events as (type, payload) pairs; this module only turns them into bytes on a socket.
+Sending an answer over HTTP: SSE framing, and ASGI responses that stop when the client leaves.
+
+Used by the app's endpoints for both APIs (and by the background responses and the demo). The
+events come from helpers.server.dialects as (type, payload) pairs; this module only reads the
+request body and turns the events into bytes on a socket.
 """
 
 from __future__ import annotations
@@ -12,17 +15,33 @@ from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import orjson
+from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from helpers.sim_events import DropConnection, Event
-from helpers.sim_requests import RequestError
+from helpers.server.dialects.common import Event
+from helpers.server.dialects.requests import MAX_BODY_BYTES
+from helpers.server.model.source import RequestError
+from helpers.server.model.tokens import DropConnection
 from helpers.sse import format_event
 
 
 def error_response(error: RequestError) -> JSONResponse:
     """The OpenAI error JSON with its status (and headers such as retry-after-ms)."""
     return JSONResponse(error.body(), status_code=error.status, headers=error.headers)
+
+
+async def read_body(request: Request) -> bytes:
+    """The body, refusing more than MAX_BODY_BYTES so a client cannot exhaust memory."""
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise RequestError(
+                f"The request body is larger than {MAX_BODY_BYTES} bytes.", status=413
+            )
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def sse_frame(event_type: str | None, payload: dict[str, Any] | str, event_id: str) -> bytes:

@@ -1,4 +1,6 @@
-"""A deterministic stand-in for a language model, so every lesson runs offline.
+"""Layer: model (the bottom). May import: other helpers.server.model modules, nothing above.
+
+A deterministic stand-in for a language model, so every lesson runs offline.
 
 Three small parts, each a pure function of its inputs:
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
-ANSWERS_FILE = Path(__file__).resolve().parent.parent / "data" / "answers.json"
+ANSWERS_FILE = Path(__file__).resolve().parents[3] / "data" / "answers.json"
 MODEL_ID = "kit-sim-1"
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,151 @@
+"""Layer: dialects. May import: helpers.server.model, other dialects modules. No I/O.
+
+The Responses API dialect: an answer as the OpenAI Responses stream events, independent of any
+transport. `response_events()` yields `(event_type, payload)` pairs in the same order and shapes
+as the OpenAI Responses API. The SSE endpoint, the non-streamed endpoint (`collect_response`)
+and any later transport (a replay buffer) all consume this generator, so they can never
+disagree about the answer. The WebSocket mode (`responses_websocket`) shares the Response
+fields and text parts defined here.
+
+The tokens and their timing come from helpers.server.model.tokens, stream faults included:
+an injected "error" becomes an `error` event then `response.failed`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from helpers.server.dialects.common import Event, new_id
+from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
+from helpers.server.model.tokens import answer_tokens
+
+# Fields of a Response that the simulated model never varies. The SDK validates each `response`
+# object against its `Response` model, so even fields the kit does not simulate (sampling
+# settings, tools) must be present. Keeping them here means the HTTP stream and the WebSocket
+# mode cannot drift apart.
+FIXED_RESPONSE_FIELDS: dict[str, Any] = {
+    "object": "response",
+    "error": None,
+    "metadata": {},
+    "parallel_tool_calls": True,
+    "temperature": 1.0,
+    "text": {"format": {"type": "text"}},
+    "tool_choice": "auto",
+    "tools": [],
+    "top_p": 1.0,
+    "truncation": "disabled",
+}
+
+
+def text_part(text: str) -> dict[str, Any]:
+    """An `output_text` content part, as carried by content_part events and message items."""
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+# --------------------------------------------------------------------------- Responses API
+
+
+def _usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
+        "output_tokens": output_tokens,
+        "output_tokens_details": {"reasoning_tokens": 0},
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def _message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
+    content = [] if text is None else [text_part(text)]
+    return {
+        "id": message_id,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+def _response_object(
+    request: SimRequest, response_id: str, created_at: int, status: str, **fields: Any
+) -> dict[str, Any]:
+    """A Response object with every field the SDK's model requires."""
+    return {
+        **FIXED_RESPONSE_FIELDS,
+        "id": response_id,
+        "created_at": created_at,
+        "status": status,
+        "incomplete_details": None,
+        "instructions": request.instructions,
+        "max_output_tokens": request.max_tokens,
+        "model": request.model,
+        "output": [],
+        "previous_response_id": None,
+        "usage": None,
+        **fields,
+    }
+
+
+async def response_events(
+    request: SimRequest, response_id: str | None = None
+) -> AsyncIterator[Event]:
+    """The Responses API stream: created, in_progress, item/part added, deltas, done events."""
+    generation = Generation()
+    response_id, message_id = response_id or new_id("resp_"), new_id("msg_")
+    created_at = int(time.time())
+    sequence = itertools.count()
+    where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+
+    def event(event_type: str, **fields: Any) -> Event:
+        return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
+
+    def response(status: str, **fields: Any) -> dict[str, Any]:
+        return _response_object(request, response_id, created_at, status, **fields)
+
+    yield event("response.created", response=response("in_progress"))
+    yield event("response.in_progress", response=response("in_progress"))
+    yield event(
+        "response.output_item.added",
+        output_index=0,
+        item=_message_item(message_id, "in_progress", None),
+    )
+    yield event("response.content_part.added", **where, part=text_part(""))
+    pieces: list[str] = []
+    try:
+        async for token in answer_tokens(request, generation):
+            pieces.append(token)
+            yield event("response.output_text.delta", **where, delta=token, logprobs=[])
+    except StreamFailed as failure:
+        yield event("error", code="server_error", message=str(failure), param=None)
+        partial = _message_item(message_id, "incomplete", "".join(pieces))
+        error = {"code": "server_error", "message": str(failure)}
+        yield event("response.failed", response=response("failed", error=error, output=[partial]))
+        return
+    text = "".join(pieces)
+    yield event("response.output_text.done", **where, text=text, logprobs=[])
+    yield event("response.content_part.done", **where, part=text_part(text))
+    status = "incomplete" if generation.truncated else "completed"
+    item = _message_item(message_id, status, text)
+    yield event("response.output_item.done", output_index=0, item=item)
+    usage = _usage(request.input_tokens, generation.output_tokens, generation.cached_tokens)
+    final = response(status, output=[item], usage=usage)
+    if generation.truncated:
+        final["incomplete_details"] = {"reason": "max_output_tokens"}
+        yield event("response.incomplete", response=final)
+    else:
+        yield event("response.completed", response=final)
+
+
+async def collect_response(request: SimRequest, response_id: str | None = None) -> dict[str, Any]:
+    """The non-streamed answer: the final Response object of the very same event stream."""
+    async for event_type, payload in response_events(request, response_id):
+        if event_type == "error":
+            raise RequestError(
+                payload["message"], status=500, type="server_error", code="server_error"
+            )
+        if event_type in ("response.completed", "response.incomplete"):
+            return payload["response"]
+    raise AssertionError("response_events ended without a final event")  # pragma: no cover
