@@ -13,7 +13,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/v1$")
 
 

@@ -39,7 +39,7 @@ from helpers.server.model.real import (
 )
 from helpers.server.model.source import RequestError, Simulation
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL = SMOLLM2.model_id
 MISSING = local_model_available()
 LONG_PROMPT = "Write a very long story about a dragon."  # greedy: runs on for ~2000 tokens

@@ -29,7 +29,7 @@ from helpers.server.model.simulated import answer_prompt
 pytestmark = pytest.mark.browser
 
 CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PROMPT = "Compare websockets vs SSE"
 
 
