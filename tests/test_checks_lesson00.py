@@ -36,39 +36,47 @@ def test_exercise_1_fails_when_showing_everything():
 
 
 def test_exercise_2_passes_reference(solution):
-    assert_passes(lesson00.check_exercise_2(solution.which_backend), 2)
+    assert_passes(lesson00.check_exercise_2(solution.first_line_at), 2)
 
 
-def test_exercise_2_fails_when_the_key_is_checked_before_the_base_url():
-    def key_first(env):
-        if env.get("KIT_BACKEND"):
-            return env["KIT_BACKEND"]
-        if env.get("OPENAI_API_KEY"):
-            return "openai"
-        return "compatible" if env.get("OPENAI_BASE_URL") else "local"
+def test_exercise_2_fails_when_only_a_lone_newline_piece_counts():
+    def lone_newline(arrivals):  # misses "rain,\none": the newline inside a piece
+        text = ""
+        for arrived, piece in arrivals:
+            if piece == "\n":
+                return arrived, text
+            text += piece
+        return (arrivals[-1][0], text) if arrivals else None
 
-    message = lesson00.check_exercise_2(key_first)
-    assert_fails(message, 2)
-    assert "11434" in message
-
-
-def test_exercise_2_fails_when_kit_backend_is_ignored():
-    def ignores_override(env):
-        if env.get("OPENAI_BASE_URL"):
-            return "compatible"
-        return "openai" if env.get("OPENAI_API_KEY") else "local"
-
-    assert_fails(lesson00.check_exercise_2(ignores_override), 2)
+    assert_fails(lesson00.check_exercise_2(lone_newline), 2, "0.32", "newline arrives")
 
 
-def test_exercise_2_fails_when_an_empty_key_counts():
-    def empty_counts(env):
-        if env.get("KIT_BACKEND"):
-            return env["KIT_BACKEND"]
-        if env.get("OPENAI_BASE_URL"):
-            return "compatible"
-        return "openai" if "OPENAI_API_KEY" in env else "local"
+def test_exercise_2_fails_when_the_line_keeps_its_newline_and_what_follows():
+    def whole_piece(arrivals):
+        text = ""
+        for arrived, piece in arrivals:
+            text += piece
+            if "\n" in piece:
+                return arrived, text
+        return (arrivals[-1][0], text) if arrivals else None
 
-    message = lesson00.check_exercise_2(empty_counts)
-    assert_fails(message, 2)
-    assert "''" in message
+    assert_fails(lesson00.check_exercise_2(whole_piece), 2, "stops before its newline")
+
+
+def test_exercise_2_fails_when_the_first_arrival_is_taken_for_the_first_line():
+    def first_piece(arrivals):
+        return (arrivals[0][0], arrivals[0][1]) if arrivals else None
+
+    assert_fails(lesson00.check_exercise_2(first_piece), 2, "expected (0.35, 'Words arrive')")
+
+
+def test_exercise_2_fails_when_a_stream_without_newline_has_no_line():
+    def needs_newline(arrivals):
+        text = ""
+        for arrived, piece in arrivals:
+            text += piece
+            if "\n" in text:
+                return arrived, text.split("\n", 1)[0]
+        return None
+
+    assert_fails(lesson00.check_exercise_2(needs_newline), 2, "One line only.")

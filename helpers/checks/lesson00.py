@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from helpers.backends import choose_backend_name
 from helpers.checks import call, failed, passed
 
 ARRIVALS = [(0.31, "Words"), (0.34, " arrive"), (0.36, " like"), (0.40, " rain"), (0.42, ",")]
@@ -37,24 +36,27 @@ def check_exercise_1(visible_text_at: Callable[[list[tuple[float, str]], float],
     return passed(1)
 
 
-ENVIRONMENTS = [
-    {},
-    {"OPENAI_API_KEY": "<a key>"},
-    {"OPENAI_BASE_URL": "http://localhost:11434/v1"},
-    {"OPENAI_BASE_URL": "http://localhost:11434/v1", "OPENAI_API_KEY": "<a key>"},
-    {"KIT_BACKEND": "local", "OPENAI_API_KEY": "<a key>"},
-    {"KIT_BACKEND": "openai"},
-    {"OPENAI_API_KEY": ""},
+# Exercise 2: tokens are not lines. A newline may arrive alone, inside a piece, or never.
+LINE_CASES = [
+    ([(0.3, "Words"), (0.32, " arrive"), (0.35, "\n"), (0.4, "one")], (0.35, "Words arrive")),
+    ([(0.3, "Words"), (0.32, " rain,\none"), (0.4, " small\n")], (0.32, "Words rain,")),
+    ([(0.3, "One line"), (0.5, " only.")], (0.5, "One line only.")),  # ends without a newline
+    ([(0.2, "\nafter a blank")], (0.2, "")),  # the first line is empty
+    ([], None),  # nothing arrived: nothing to read
 ]
 
 
-def check_exercise_2(which_backend: Callable[[dict[str, str]], str]) -> str:
-    """Exercise 2: the same choice as helpers.backends, for a set of environments."""
-    for env in ENVIRONMENTS:
-        result, error = call(2, which_backend, dict(env))
+def check_exercise_2(first_line_at: Callable[[list[tuple[float, str]]], object]) -> str:
+    """Exercise 2: when the first whole line is readable, and what it says."""
+    for arrivals, want in LINE_CASES:
+        result, error = call(2, first_line_at, list(arrivals))
         if error:
             return error
-        want = choose_backend_name(env)
         if result != want:
-            return failed(2, f"for the environment {env} expected {want!r}, got {result!r}")
+            hint = ""
+            if want and isinstance(result, tuple) and result and result[0] != want[0]:
+                hint = " (the line is whole when the piece holding its newline arrives)"
+            elif want and isinstance(result, tuple) and len(result) == 2 and "\n" in str(result[1]):
+                hint = " (the line stops before its newline)"
+            return failed(2, f"for {arrivals} expected {want!r}, got {result!r}{hint}")
     return passed(2)

@@ -8,14 +8,12 @@ def visible_text_at(arrivals: list[tuple[float, str]], moment: float) -> str:
     return "".join(text for arrived, text in arrivals if arrived <= moment)
 
 
-def which_backend(env: dict[str, str]) -> str:
-    """KIT_BACKEND wins; then a base URL (any compatible server); then a key; else local.
-    An empty variable counts as unset."""
-    forced = env.get("KIT_BACKEND", "").strip().lower()
-    if forced:
-        return forced
-    if env.get("OPENAI_BASE_URL"):
-        return "compatible"
-    if env.get("OPENAI_API_KEY"):
-        return "openai"
-    return "local"
+def first_line_at(arrivals: list[tuple[float, str]]) -> tuple[float, str] | None:
+    """The first line is readable when the piece that holds its newline arrives (a newline can
+    sit inside a piece); a stream that never sends one ends its only line at its last piece."""
+    text = ""
+    for arrived, piece in arrivals:
+        text += piece
+        if "\n" in text:
+            return arrived, text.split("\n", 1)[0]
+    return (arrivals[-1][0], text) if arrivals else None
