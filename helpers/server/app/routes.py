@@ -136,10 +136,12 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
 
 
 async def list_models(request: Request) -> JSONResponse:
-    model = {
-        "id": getattr(request.app.state.simulation.model_source, "model_id", MODEL_ID),
-        "object": "model",
-        "created": int(request.app.state.started_at),
-        "owned_by": "streaming-llm-kit",
-    }
-    return JSONResponse({"object": "list", "data": [model]})
+    """The server's model first; a server running a real model also answers the simulated one."""
+    source = request.app.state.simulation.model_source
+    ids = [MODEL_ID] if source is None else [source.model_id, MODEL_ID]
+    created = int(request.app.state.started_at)
+    models = [
+        {"id": model_id, "object": "model", "created": created, "owned_by": "streaming-llm-kit"}
+        for model_id in ids
+    ]
+    return JSONResponse({"object": "list", "data": models})

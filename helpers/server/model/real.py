@@ -12,16 +12,20 @@ Optional install, about 98 MB plus a one-off build of llama.cpp (about 5 minutes
 locate it with `importlib.util.find_spec`, because importing that package imports the `llm` CLI.
 
 How it runs, and why:
-- One model per process, loaded on the first request (well under a second), used by one
-  worker thread. llama.cpp releases the GIL while it computes, so the event loop keeps
-  serving other connections meanwhile.
+- In a process of its own (`llama_process.py`), started on the first request. llama.cpp is
+  native code: a build that uses an instruction this CPU lacks dies with SIGILL, and a crash
+  kills the process it runs in. Here that is the model's process, not the server, the notebook
+  kernel or the test run. `RealModel` below only talks to it; when it dies, the requests in
+  flight get a clear error naming the signal (503 before a stream starts, an `error` event
+  after), the server keeps serving (the simulated model answers `model="kit-sim-1"`), and the
+  next request starts a fresh process.
 - One answer at a time, first come first served. A second request waits in the queue and its
   time to first token includes that wait: on 2 cores, batching a 135M model gains little, and
   a queue is honest about what the learner measures.
 - Greedy decoding (temperature 0), so an answer can be repeated and checked, whether or not
-  its prompt was cached (see `read_all_but_last` for the one detail that takes).
-- A client that hangs up sets a flag the worker checks after every token: generation stops
-  at the next token (a prompt already being prefilled finishes its prefill first).
+  its prompt was cached (see `read_all_but_last` in `llama_process.py`).
+- A client that hangs up sends a cancel the model process checks after every token: generation
+  stops at the next token (a prompt already being prefilled finishes its prefill first).
 - llama.cpp keeps the previous conversation in its KV cache. A prompt that starts with the
   same tokens only prefills the rest; `usage...cached_tokens` reports how many were reused.
   That is prompt caching, the one remedy for a long prompt's time to first token.
@@ -30,16 +34,24 @@ How it runs, and why:
 from __future__ import annotations
 
 import asyncio
-import codecs
+import concurrent.futures
+import contextlib
 import importlib.util
-import queue
+import itertools
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cache
+from multiprocessing.connection import Connection
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+from helpers.server.model.simulated import MODEL_ID
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
 
 INSTALL_HINT = (
@@ -73,7 +85,7 @@ SMOLLM2 = ModelSpec(
     filename="SmolLM2-135M-Instruct.Q4_1.gguf",
 )
 MODELS = {SMOLLM2.name: SMOLLM2}
-SIMULATED_NAMES = ("sim", "simulated", "kit-sim-1")
+SIMULATED_NAMES = ("sim", "simulated", MODEL_ID)
 
 
 # --------------------------------------------------------------------------- finding it
@@ -90,11 +102,23 @@ def find_model_file(spec: ModelSpec = SMOLLM2, find_spec: Callable[..., Any] | N
     for folder in found.submodule_search_locations:
         path = Path(folder) / spec.filename
         if path.is_file():
-            return path
+            return check_gguf(path)
     raise ModelNotAvailable(
         f"The package {spec.package!r} is installed but has no {spec.filename}: reinstall it. "
         f"{INSTALL_HINT}"
     )
+
+
+def check_gguf(path: Path) -> Path:
+    """Refuse a file that is not a GGUF model (its first four bytes say so) before loading it."""
+    with path.open("rb") as file:
+        magic = file.read(4)
+    if magic != b"GGUF":
+        raise ModelNotAvailable(
+            f"{path} is not a GGUF model file (it starts with {magic!r}, not b'GGUF'): "
+            f"reinstall the model package. {INSTALL_HINT}"
+        )
+    return path
 
 
 def check_runtime(find_spec: Callable[..., Any] | None = None) -> None:
@@ -183,120 +207,172 @@ def check_fits(prompt_tokens: int, max_tokens: int | None, context: int, param: 
         )
 
 
-# --------------------------------------------------------------------------- the model
+# --------------------------------------------------------------------------- its own process
 
 
-@dataclass
-class Job:
-    """One answer to generate; `deliver` hands an item to the waiting event loop."""
+def death_reason(returncode: int | None) -> str:
+    """How a process ended, in words a learner can search for: 'SIGILL', 'exit code 1'."""
+    if returncode is None:
+        return "it closed its connection"
+    if returncode < 0:
+        try:
+            return signal.Signals(-returncode).name
+        except ValueError:
+            return f"signal {-returncode}"
+    return f"exit code {returncode}"
 
-    messages: list[dict[str, str]]
-    max_tokens: int | None
-    deliver: Callable[[tuple[str, Any]], None]
-    cancelled: threading.Event = field(default_factory=threading.Event)
 
-
-@dataclass
-class ModelStats:
-    """Counters the worker keeps, so tests and lessons can see what really happened."""
-
-    loads: int = 0
-    queued: int = 0  # requests that had to wait for another one to finish first
-    completed: int = 0
-    cancelled: int = 0
-    failed: int = 0
-    generated_tokens: int = 0
-    cancelled_after_tokens: list[int] = field(default_factory=list)
+class ModelProcessDied(RuntimeError):
+    """The model's process ended while a request needed it (a crash, a kill, out of memory)."""
 
 
 class RealModel:
-    """A llama.cpp model behind a FIFO queue and one worker thread (a ModelSource)."""
+    """A llama.cpp model served by a child process (a ModelSource); this side only talks to it.
 
-    def __init__(
-        self,
-        spec: ModelSpec,
-        path: Path,
-        *,
-        threads: int = N_THREADS,
-        context: int = CONTEXT_TOKENS,
-    ) -> None:
+    The child (`llama_process.py`) is started on first use and again after it dies, so a crash
+    costs the requests in flight a clear error, and nothing else.
+    """
+
+    def __init__(self, spec: ModelSpec, path: Path) -> None:
         self.spec, self.path, self.model_id = spec, path, spec.model_id
-        self.threads, self.context = threads, context
-        self.stats = ModelStats()
-        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
-        self._llm: Any = None
-        self._formatter: Any = None
-        self._load_lock = threading.Lock()
-        self._worker: threading.Thread | None = None
-        self._start_lock = threading.Lock()
-        self._unfinished = 0  # jobs submitted and not yet done (the running one included)
+        self.context = CONTEXT_TOKENS
+        self.deaths: list[str] = []  # why each earlier model process ended, oldest first
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._conn: Connection | None = None
+        self._routes: dict[int, Callable[[str, Any], None]] = {}
+        self._ids = itertools.count()
 
     def __repr__(self) -> str:
-        state = "loaded" if self._llm is not None else "not loaded yet"
-        return f"RealModel({self.model_id}, {state}, {self.threads} threads)"
+        state = f"process {self.pid}" if self.pid else "not started yet"
+        return f"RealModel({self.model_id}, {state})"
 
     @property
-    def waiting(self) -> int:
-        """Requests queued behind the one being generated."""
-        return max(self._unfinished - 1, 0)
+    def pid(self) -> int | None:
+        """The model process's id while it runs (a test can signal it to prove isolation)."""
+        process = self._process
+        return process.pid if process and process.poll() is None else None
 
-    # ---- loading and tokenizing (any thread)
+    @property
+    def in_flight(self) -> int:
+        """Requests waiting on the model process right now (answers and tokenizer questions)."""
+        return len(self._routes)
 
-    def load(self) -> Any:
-        """Load the model once (about 0.2 s here); later calls return it at once."""
-        with self._load_lock:
-            if self._llm is None:
-                from llama_cpp import Llama
-                from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+    # ---- talking to the process (any thread)
 
-                llm = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.context,
-                    n_threads=self.threads,
-                    n_threads_batch=self.threads,
-                    seed=0,
-                    verbose=False,
-                )
-                special = llm.detokenize
-                self._formatter = Jinja2ChatFormatter(
-                    template=llm.metadata["tokenizer.chat_template"],
-                    eos_token=special([llm.token_eos()], special=True).decode(),
-                    bos_token=special([llm.token_bos()], special=True).decode(),
-                )
-                self._llm = llm
-                self.stats.loads += 1
-            return self._llm
-
-    def prompt_tokens(self, messages: list[dict[str, str]]) -> list[int]:
-        """The conversation in the model's chat template, as its own token ids."""
-        llm = self.load()
-        formatted = self._formatter(messages=messages)
-        return llm.tokenize(
-            formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special, special=True
+    def _start(self) -> Connection:
+        """The connection to a running model process, starting one if needed (lock held)."""
+        if self._conn is not None:
+            return self._conn
+        ours, theirs = socket.socketpair()
+        command = [sys.executable, "-m", "helpers.server.model.llama_process"]
+        self._process = subprocess.Popen(
+            [*command, str(theirs.fileno()), str(self.path)], pass_fds=[theirs.fileno()]
         )
+        theirs.close()
+        self._conn = Connection(ours.detach())
+        threading.Thread(
+            target=self._read, args=(self._process, self._conn), name="model-reader", daemon=True
+        ).start()
+        return self._conn
+
+    def _send(self, rid: int, kind: str, *args: Any, route: Callable[[str, Any], None]) -> None:
+        with self._lock:
+            conn = self._start()
+            self._routes[rid] = route
+            # OSError: the process has just died. The reading thread is about to see that and
+            # tell every waiting request, this one included, so there is nothing to do here.
+            with contextlib.suppress(OSError):
+                conn.send((rid, kind, *args))
+
+    def _read(self, process: subprocess.Popen[bytes], conn: Connection) -> None:
+        """Hand each message to whoever waits for it; when the process dies, tell them all."""
+        while True:
+            try:
+                rid, kind, value = conn.recv()
+            except (EOFError, OSError):
+                break
+            route = self._routes.get(rid)
+            if route is not None:
+                route(kind, value)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        why = death_reason(process.poll())
+        with self._lock:
+            self.deaths.append(why)
+            routes, self._routes = self._routes, {}
+            self._conn, self._process = None, None
+            conn.close()
+        for route in routes.values():
+            route("died", why)
+
+    def call(self, kind: str, *args: Any, timeout: float = 120) -> Any:
+        """Ask the model process one question and wait for its answer (from any thread)."""
+        answer: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        rid = next(self._ids)
+
+        def route(reply_kind: str, value: Any) -> None:
+            self._routes.pop(rid, None)
+            if reply_kind == "reply":
+                answer.set_result(value)
+            elif reply_kind == "died":
+                answer.set_exception(ModelProcessDied(died_message(value)))
+            else:
+                answer.set_exception(RuntimeError(value))
+
+        self._send(rid, kind, *args, route=route)
+        return answer.result(timeout)
+
+    def stop(self) -> None:
+        """End the model process (it is started again on the next request)."""
+        with self._lock:
+            process = self._process
+        if process is not None:
+            process.kill()
+            process.wait()
+
+    # ---- what lessons and tests ask
+
+    @property
+    def stats(self) -> SimpleNamespace:
+        """The model process's counters (loads, queued, completed, cancelled, ...)."""
+        return SimpleNamespace(**self.call("stats"), deaths=len(self.deaths))
+
+    def system_info(self) -> str:
+        """Which instruction sets the built llama.cpp uses, in its own words."""
+        return self.call("system_info")
+
+    def count_tokens(self, text: str, special: bool = False) -> int:
+        return self.call("count_tokens", text, special)
 
     # ---- the ModelSource interface (event loop side)
 
     async def admit(self, request: SimRequest) -> SimRequest:
         """Count the prompt with the model's tokenizer (off the loop); refuse what cannot fit."""
-        tokens = await asyncio.to_thread(self.prompt_tokens, chat_messages(request))
+        try:
+            tokens = await asyncio.to_thread(self.call, "prompt_tokens", chat_messages(request))
+        except ModelProcessDied as died:
+            raise RequestError(
+                str(died), status=503, type="server_error", code="model_process_died"
+            ) from None
         param = "messages" if request.api == "chat" else "input"
-        check_fits(len(tokens), request.max_tokens, self.context, param)
-        return replace(request, input_tokens=len(tokens))
+        check_fits(tokens, request.max_tokens, self.context, param)
+        return replace(request, input_tokens=tokens)
 
     async def generate(self, request: SimRequest, generation: Generation) -> AsyncIterator[str]:
-        """Queue the request, then yield each text piece as the worker produces it."""
+        """Queue the request, then yield each text piece as the model process sends it."""
         loop = asyncio.get_running_loop()
         inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        rid, finished = next(self._ids), False
 
-        def deliver(item: tuple[str, Any]) -> None:
-            try:
-                loop.call_soon_threadsafe(inbox.put_nowait, item)
-            except RuntimeError:  # the server's loop has closed: nobody is listening
-                job.cancelled.set()
+        def route(kind: str, value: Any) -> None:
+            # RuntimeError: the server's loop has closed, so nobody is listening any more.
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(inbox.put_nowait, (kind, value))
 
-        job = Job(chat_messages(request), request.max_tokens, deliver)
-        self._submit(job)
+        self._send(rid, "generate", chat_messages(request), request.max_tokens, route=route)
         try:
             while True:
                 kind, value = await inbox.get()
@@ -307,94 +383,24 @@ class RealModel:
                     generation.cached_tokens = value
                 elif kind == "done":
                     generation.output_tokens, generation.truncated = value
+                    finished = True
                     return
+                elif kind == "died":
+                    finished = True
+                    raise StreamFailed(died_message(value))
                 else:
+                    finished = True
                     raise StreamFailed(f"The local model failed: {value}")
         finally:
-            job.cancelled.set()  # a no-op after "done"; stops the worker when the client left
-
-    # ---- the worker thread
-
-    def _submit(self, job: Job) -> None:
-        with self._start_lock:
-            if self._worker is None or not self._worker.is_alive():
-                self._worker = threading.Thread(
-                    target=self._work, name=f"{self.spec.name}-worker", daemon=True
-                )
-                self._worker.start()
-            if self._unfinished:
-                self.stats.queued += 1
-            self._unfinished += 1
-            self._jobs.put(job)
-
-    def _finished(self) -> None:
-        with self._start_lock:
-            self._unfinished -= 1
-
-    def _work(self) -> None:
-        while True:
-            job = self._jobs.get()
-            try:
-                if job.cancelled.is_set():  # the client left while waiting in the queue
-                    self.stats.cancelled += 1
-                    self.stats.cancelled_after_tokens.append(0)
-                else:
-                    self._run(job)
-            except Exception as error:
-                self.stats.failed += 1
-                job.deliver(("error", f"{type(error).__name__}: {error}"))
-            finally:
-                self._finished()
-
-    def _run(self, job: Job) -> None:
-        """Generate greedily, one token at a time, checking for a hang-up after each one."""
-        llm = self.load()
-        prompt = self.prompt_tokens(job.messages)
-        budget = output_budget(len(prompt), job.max_tokens, self.context)
-        job.deliver(("cached", read_all_but_last(llm, prompt)))
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        count, ended_by_model = 0, False
-        for token in llm.generate(prompt, temp=0.0, repeat_penalty=1.0):
-            if job.cancelled.is_set():
-                break
-            if llm.token_eos() == token or _is_end_of_generation(llm, token):
-                ended_by_model = True
-                break
-            count += 1
-            self.stats.generated_tokens += 1
-            text = decoder.decode(llm.detokenize([token]))
-            if text:
-                job.deliver(("text", (text, count)))
-            if count >= budget:
-                break
-        if job.cancelled.is_set():
-            self.stats.cancelled += 1
-            self.stats.cancelled_after_tokens.append(count)
-            return
-        tail = decoder.decode(b"", final=True)
-        if tail:
-            job.deliver(("text", (tail, count)))
-        self.stats.completed += 1
-        job.deliver(("done", (count, not ended_by_model)))
+            self._routes.pop(rid, None)
+            if not finished:  # the client left: stop the model after its current token
+                with contextlib.suppress(OSError), self._lock:
+                    if self._conn is not None:
+                        self._conn.send((rid, "cancel"))
 
 
-def read_all_but_last(llm: Any, prompt: list[int]) -> int:
-    """Prefill all prompt tokens but the last, reusing the cached prefix; return how many were.
-
-    Why not let llama.cpp read the whole prompt in one batch: it reads the last token alone
-    when the prompt is cached, and a batch and a single token round floats differently. Where
-    two next tokens nearly tie, a cold and a cached prompt would then answer differently.
-    Reading the last token alone every time makes greedy answers repeat, cached or not.
-    """
-    reused = reusable_prefix(llm.eval_tokens, prompt)
-    if reused < len(prompt) - 1:
-        llm.n_tokens = reused  # llm.eval() first drops the cache beyond this point
-        llm.eval(prompt[reused:-1])
-    return reused
-
-
-def _is_end_of_generation(llm: Any, token: int) -> bool:
-    """llama.cpp's own end-of-turn test (e.g. <|im_end|>), which covers more than EOS."""
-    import llama_cpp
-
-    return bool(llama_cpp.llama_vocab_is_eog(llm._model.vocab, token))
+def died_message(why: str) -> str:
+    return (
+        f"The local model process died ({why}); the server is still running and the simulated "
+        "model still answers. See README: real model."
+    )

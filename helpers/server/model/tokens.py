@@ -19,8 +19,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from helpers.server.model.simulated import Answer, answer_prompt
-from helpers.server.model.source import Generation, SimRequest, Simulation, StreamFailed
+from helpers.server.model.simulated import MODEL_ID, Answer, answer_prompt
+from helpers.server.model.source import (
+    Generation,
+    ModelSource,
+    SimRequest,
+    Simulation,
+    StreamFailed,
+)
 
 INJECTED_ERROR_MESSAGE = "The simulated model failed mid-stream (injected fault 'error')."
 
@@ -113,7 +119,7 @@ def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[
     One code path builds the events for every source, so a real model (helpers.server.model.real)
     streams exactly the shapes the simulated one does; only the text and the counts differ.
     """
-    source = request.simulation.model_source
+    source = source_for(request)
     if source is None:
         return _simulated_tokens(request, generation)
     return with_stream_fault(source.generate(request, generation), request)
@@ -122,5 +128,14 @@ def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[
 async def admit(request: SimRequest) -> SimRequest:
     """Before the response starts: a real model counts the prompt with its own tokenizer and
     refuses one that does not fit (a 400, not a broken stream). The simulated model: as is."""
-    source = request.simulation.model_source
+    source = source_for(request)
     return request if source is None else await source.admit(request)
+
+
+def source_for(request: SimRequest) -> ModelSource | None:
+    """Who answers: the server's model source, except that `model="kit-sim-1"` always gets the
+    simulated model, so a server running a real model keeps a working model even if that one's
+    process keeps dying."""
+    if request.model == MODEL_ID:
+        return None
+    return request.simulation.model_source
