@@ -24,7 +24,10 @@ TOPIC = "websockets_vs_sse"
     ("text", "kind"),
     [
         ("stop", SteerKind.STOP),
-        ("Please STOP now, and make it shorter", SteerKind.STOP),
+        ("Please STOP now, and make it shorter", SteerKind.SHORTER),  # stop *and* an ask
+        ("Stop there and answer in one short sentence.", SteerKind.SHORTER),
+        ("never mind, write a haiku instead", SteerKind.NEW_TOPIC),
+        ("stop talking about websockets", SteerKind.STOP),  # same topic: nothing else asked
         ("shorter please", SteerKind.SHORTER),
         ("tl;dr", SteerKind.SHORTER),
         ("actually, explain chunked transfer encoding", SteerKind.NEW_TOPIC),
@@ -43,6 +46,16 @@ def test_stop_says_nothing_more() -> None:
     )
     assert plan.kind is SteerKind.STOP
     assert plan.tokens == ()
+
+
+def test_stop_and_an_ask_at_a_sentence_boundary_still_answers_one_sentence() -> None:
+    first = rest_of_sentence((), WS_ANSWER)
+    plain = plan_successor("shorter", emitted=first, remaining=WS_ANSWER[len(first):],
+                           current_topic=TOPIC)
+    asked = plan_successor("Stop there and answer in one short sentence.", emitted=first,
+                           remaining=WS_ANSWER[len(first):], current_topic=TOPIC)
+    assert plain.tokens == ()  # "shorter" right after a sentence: nothing more
+    assert asked.tokens == rest_of_sentence((), WS_ANSWER[len(first):]) != ()
 
 
 def test_shorter_finishes_the_sentence_in_progress() -> None:

@@ -102,6 +102,9 @@ def test_create_streams_the_answer(client: OpenAI) -> None:
     [
         ("shorter, please", "".join(rest_of_sentence(ANSWER[:10], ANSWER[10:]))),
         ("stop", ""),
+        # stop *and* an ask: the ask wins, one short sentence (the one in progress)
+        ("Stop there and answer in one short sentence.",
+         "".join(rest_of_sentence(ANSWER[:10], ANSWER[10:]))),
         ("tell me about chunked encoding instead", find_canned_answer("chunked").answer),  # type: ignore[union-attr]
         ("go on", "".join(ANSWER[10:])),
     ],

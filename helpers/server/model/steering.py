@@ -8,10 +8,14 @@ server ends the running response at a safe boundary (``response.incomplete``, re
 successor says is the model's business; here it is decided by a few plain rules, so a learner
 can predict it and a test can check it:
 
-- "stop" (or "cancel", "enough", ...): the successor says nothing;
 - "shorter" (or "brief", "tl;dr", ...): the successor only finishes the sentence in progress;
 - a prompt that picks a *different* corpus answer: the successor switches to that answer;
+- "stop" (or "cancel", "enough", ...) and nothing else asked: the successor says nothing;
 - anything else: the successor carries on with the rest of the original answer, unchanged.
+
+"Stop" wins only when it is all the user asked. "Stop there and answer in one short sentence"
+asks for something (a short answer), so it gets one sentence, never an empty successor: the
+sentence in progress, or the next one if the steer landed between two sentences.
 
 Everything here is a pure function of its inputs: no clock, no I/O, no randomness.
 """
@@ -97,14 +101,14 @@ def _mentions(text: str, words: Sequence[str]) -> bool:
 
 
 def classify_steer(text: str, current_topic: str) -> SteerKind:
-    """Which rule applies; stop wins over shorter, shorter over a change of topic."""
-    if _mentions(text, STOP_WORDS):
-        return SteerKind.STOP
+    """Which rule applies: shorter, then a change of topic, then stop (only if nothing is asked)."""
     if _mentions(text, SHORTER_WORDS):
         return SteerKind.SHORTER
     canned = find_canned_answer(text)
     if canned is not None and canned.topic != current_topic:
         return SteerKind.NEW_TOPIC
+    if _mentions(text, STOP_WORDS):
+        return SteerKind.STOP
     return SteerKind.CONTINUE
 
 
@@ -142,7 +146,10 @@ def plan_successor(
     if kind is SteerKind.STOP:
         return SuccessorPlan(kind, (), current_topic)
     if kind is SteerKind.SHORTER:
-        return SuccessorPlan(kind, rest_of_sentence(emitted, remaining), current_topic)
+        tokens = rest_of_sentence(emitted, remaining)
+        if not tokens and _mentions(text, STOP_WORDS):  # "stop there and answer briefly":
+            tokens = rest_of_sentence((), remaining)  # an answer was asked for: one sentence
+        return SuccessorPlan(kind, tokens, current_topic)
     if kind is SteerKind.NEW_TOPIC:
         canned = find_canned_answer(text)
         assert canned is not None  # classify_steer only says NEW_TOPIC when there is one
