@@ -18,36 +18,46 @@ def test_stubs_fail(number: int) -> None:
 
 
 def test_exercise_1_passes_reference(solution):
-    assert_passes(lesson01.check_exercise_1(solution.encode_chunk_by_hand), 1)
+    assert_passes(lesson01.check_exercise_1(solution.parse_size_line), 1)
 
 
-def test_exercise_1_accepts_uppercase_hex():
-    def upper(payload: bytes) -> bytes:
-        if not payload:
+def test_exercise_1_fails_the_trusting_int():
+    def trusting(line):  # the hand client of section 3
+        return int(line.split(b";")[0], 16)
+
+    assert_fails(lesson01.check_exercise_1(trusting), 1, "0x1f", "int(x, 16) accepts it")
+
+
+def test_exercise_1_fails_a_str_regex_whose_digits_are_unicode_digits():
+    import re
+
+    def unicode_digits(line):  # on str, \d also matches "١" (ARABIC-INDIC DIGIT ONE)
+        if line == b"":
+            raise ConnectionError
+        match = re.fullmatch(r"([\da-fA-F]+)[ \t]*(;.*)?\r\n", line.decode())
+        if not match:
+            raise ValueError(line)
+        return int(match.group(1), 16)
+
+    assert_fails(lesson01.check_exercise_1(unicode_digits), 1, "a non-ASCII digit")
+
+
+def test_exercise_1_fails_when_a_closed_connection_is_a_value_error(solution):
+    def value_error_on_close(line):
+        if line == b"":
             raise ValueError("empty")
-        return f"{len(payload):X}\r\n".encode() + payload + b"\r\n"
+        return solution.parse_size_line(line)
 
-    assert_passes(lesson01.check_exercise_1(upper), 1)
-
-
-def test_exercise_1_fails_decimal_size():
-    def decimal(payload: bytes) -> bytes:
-        if not payload:
-            raise ValueError("empty")
-        return f"{len(payload)}\r\n".encode() + payload + b"\r\n"
-
-    message = lesson01.check_exercise_1(decimal)
-    assert_fails(message, 1)
-    assert "26" in message  # the first payload whose decimal and hex sizes differ
+    assert_fails(lesson01.check_exercise_1(value_error_on_close), 1, "ConnectionError")
 
 
-def test_exercise_1_fails_when_empty_payload_is_accepted():
-    def accepts_empty(payload: bytes) -> bytes:
-        return f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
+def test_exercise_1_fails_when_extensions_are_refused(solution):
+    def no_extensions(line):
+        if b";" in line:
+            raise ValueError(line)
+        return solution.parse_size_line(line)
 
-    message = lesson01.check_exercise_1(accepts_empty)
-    assert_fails(message, 1)
-    assert "empty payload" in message
+    assert_fails(lesson01.check_exercise_1(no_extensions), 1, "5;name=value")
 
 
 def test_exercise_2_passes_reference(solution):

@@ -13,32 +13,54 @@ from helpers.checks import call, failed, passed, with_args_tuple
 
 _call = partial(call, show_call=with_args_tuple)  # a crash's message shows the arguments
 
-CASES_TO_ENCODE = [b"hi", b"0123456789abcdefghijklmnop", b"x" * 300, b"two\r\nlines"]
+# Exercise 1: a size line read strictly (RFC 9112 section 7.1: chunk-size = 1*HEXDIG, then
+# optional extensions after ';' with optional blanks before it, then CRLF).
+GOOD_SIZE_LINES = [
+    (b"1f\r\n", 31),
+    (b"1F\r\n", 31),
+    (b"0\r\n", 0),
+    (b"000a\r\n", 10),
+    (b"5;name=value\r\n", 5),
+    (b"5 ;name\r\n", 5),
+]
+BAD_SIZE_LINES = [  # each one int(x, 16) or a loose split would let through
+    (b"0x1f\r\n", "a '0x' prefix"),
+    (b"+1f\r\n", "a sign"),
+    (b"1_f\r\n", "an underscore"),
+    (b" 1f\r\n", "a leading blank"),
+    (b"\r\n", "no digits"),
+    (b"1f", "no CRLF (the line was cut short)"),
+    (b"1g\r\n", "a non-hex digit"),
+    ("\u0661\r\n".encode(), "a non-ASCII digit"),
+]
 
 
-def _expected_frames(payload: bytes) -> set[bytes]:
-    """Both hex spellings are valid: HTTP says chunk sizes are case-insensitive hex digits."""
-    return {f"{len(payload):{case}}\r\n".encode() + payload + b"\r\n" for case in "xX"}
-
-
-def check_exercise_1(encode_chunk_by_hand: Callable[[bytes], bytes]) -> str:
-    """Exercise 1: frame one payload as an HTTP/1.1 chunk; refuse an empty payload."""
-    for payload in CASES_TO_ENCODE:
-        result, error = _call(1, encode_chunk_by_hand, payload)
+def check_exercise_1(parse_size_line: Callable[[bytes], int]) -> str:
+    """Exercise 1: a chunk-size line parsed strictly; a closed connection is not a size."""
+    for line, want in GOOD_SIZE_LINES:
+        result, error = _call(1, parse_size_line, line)
         if error:
             return error
-        if result not in _expected_frames(payload):
-            want = min(_expected_frames(payload))
-            return failed(1, f"for {payload!r} expected {want!r}, got {result!r}")
+        if result != want:
+            return failed(1, f"for {line!r} expected {want}, got {result!r}")
+    for line, what in BAD_SIZE_LINES:
+        try:
+            result = parse_size_line(line)
+        except ValueError:
+            continue
+        except Exception as error:
+            return failed(1, f"{line!r} ({what}) should raise ValueError, not "
+                             f"{type(error).__name__}: {error}")
+        return failed(1, f"{line!r} has {what}: it must raise ValueError, you returned "
+                         f"{result!r} (int(x, 16) accepts it; check the digits yourself)")
     try:
-        result = encode_chunk_by_hand(b"")
-    except NotImplementedError:
-        return failed(1, "encode_chunk_by_hand still raises NotImplementedError")
-    except ValueError:
+        result = parse_size_line(b"")
+    except ConnectionError:
         return passed(1)
     except Exception as error:
-        return failed(1, f"an empty payload should raise ValueError, not {type(error).__name__}")
-    return failed(1, f"an empty payload must raise ValueError (0 ends the body), got {result!r}")
+        return failed(1, "b'' is what readline() returns once the server has closed: raise "
+                         f"ConnectionError, not {type(error).__name__}")
+    return failed(1, f"b'' (the server closed) must raise ConnectionError, you returned {result!r}")
 
 
 MESSAGES = [{"delta": "Hel"}, {"delta": "lo, "}, {"delta": "café"}, {"delta": "!"}]

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+
+SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;[^\r\n]*)?\r\n")
 
 
-def encode_chunk_by_hand(payload: bytes) -> bytes:
-    """Size in hex, CRLF, the bytes, CRLF. Empty is refused: `0` would end the body."""
-    if not payload:
-        raise ValueError("an empty chunk would end the body; send LAST_CHUNK for that")
-    return f"{len(payload):x}\r\n".encode() + payload + b"\r\n"
+def parse_size_line(line: bytes) -> int:
+    """Check the digits ourselves: int(x, 16) also takes "0x1f", "+1f", "1_f" and " 1f".
+    b"" is what readline() gives after the server closed: an error, not a size."""
+    if line == b"":
+        raise ConnectionError("the server closed the connection before the last chunk")
+    match = SIZE_LINE.fullmatch(line)
+    if not match:
+        raise ValueError(f"not a chunk-size line: {line!r}")
+    return int(match.group(1), 16)
 
 
 def frame_json_lines(reads: list[bytes]) -> list[dict]:
