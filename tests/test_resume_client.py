@@ -145,7 +145,7 @@ def test_a_normal_response_is_not_resumable(client: OpenAI, server: LocalServer)
         ("/responses/{id}?stream=true&starting_after=x1", {}, "'x1'"),
         ("/responses/{id}?stream=true&starting_after=99999", {}, "no event with id '99999'"),
         ("/responses/{id}?stream=true", {"Last-Event-ID": "abc"}, "no event with id 'abc'"),
-        ("/responses/{id}", {}, "?stream=true"),
+        ("/responses/{id}?stream=maybe", {}, "'maybe'"),  # without stream: the Response
     ],
 )
 def test_bad_resume_requests_name_the_offending_value(

@@ -6,6 +6,8 @@ What the real Responses API offers, served offline:
 
     POST /v1/responses {"stream": true, "background": true, ...}     first connection
     GET  /v1/responses/{id}?stream=true&starting_after=N              resume after event N
+    GET  /v1/responses/{id}                                           the Response as it is now
+    POST /v1/responses/{id}/cancel                                    stop it (app.cancel)
 
 Every event's SSE `id:` is its `sequence_number`, so a `Last-Event-ID: N` header means the same
 as `starting_after=N` (and wins if both are sent: it is the newer one, see app.replay).
@@ -21,6 +23,7 @@ after `fault_after` tokens (uvicorn closes the socket mid-body) while generation
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -28,9 +31,10 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from helpers.server.app.cancel import latest_response, until_cancelled
 from helpers.server.app.replay import (
     ReplayBuffer,
     ReplayRegistry,
@@ -65,9 +69,14 @@ def replay_registry(app: Starlette) -> ReplayRegistry:
     return registry
 
 
-async def numbered_frames(sim: SimRequest) -> AsyncIterator[tuple[str, bytes]]:
-    """(event id, frame) pairs of one Responses stream: the id is the sequence number."""
-    async for event_type, payload in response_events(sim):
+async def numbered_frames(
+    sim: SimRequest, stop: asyncio.Event
+) -> AsyncIterator[tuple[str, bytes]]:
+    """(event id, frame) pairs of one Responses stream: the id is the sequence number.
+
+    Setting `stop` (a cancel) ends the stream early, as a cancelled Response (app.cancel).
+    """
+    async for event_type, payload in until_cancelled(response_events(sim), stop, sim.input_tokens):
         event_id = str(payload["sequence_number"])
         yield event_id, sse_frame(event_type, payload, event_id)
 
@@ -120,12 +129,13 @@ async def create_response_or_background(request: Request) -> Any:
     cut = sim.simulation.fault_after if sim.simulation.fault == "drop" else None
     if cut is not None:  # the drop hits the connection, not the generation
         sim = replace(sim, simulation=replace(sim.simulation, fault=None))
-    frames = numbered_frames(sim)
+    stop = asyncio.Event()
+    frames = numbered_frames(sim, stop)
     first_id, first_frame = await anext(frames)  # response.created carries the response id
     response_id = _response_id_of(first_frame)
     registry = replay_registry(request.app)
     try:
-        buffer = registry.start(response_id, _prepend((first_id, first_frame), frames))
+        buffer = registry.start(response_id, _prepend((first_id, first_frame), frames), stop)
     except OverflowError as exc:
         await frames.aclose()
         return error_response(RequestError(str(exc), status=429, code="too_many_responses"))
@@ -133,14 +143,20 @@ async def create_response_or_background(request: Request) -> Any:
 
 
 async def resume_response(request: Request) -> Any:
-    """GET /v1/responses/{id}?stream=true&starting_after=N (or with Last-Event-ID)."""
+    """GET /v1/responses/{id}?stream=true&starting_after=N (or with Last-Event-ID).
+
+    Without `stream=true` (`client.responses.retrieve(id)`): the newest Response snapshot,
+    whose status says `in_progress`, `completed`, `cancelled`, ...
+    """
     response_id = request.path_params["response_id"]
     try:
-        if request.query_params.get("stream") != "true":
+        stream = request.query_params.get("stream", "false")
+        if stream not in ("true", "false"):
             raise RequestError(
-                "This server keeps background responses only as streams: add ?stream=true.",
-                param="stream",
+                f"Invalid 'stream': expected true or false, got {stream!r}.", param="stream"
             )
+        if stream == "false":
+            return JSONResponse(latest_response(replay_registry(request.app).get(response_id)))
         starting_after = request.query_params.get("starting_after")
         if starting_after is not None and not starting_after.isdigit():
             raise RequestError(

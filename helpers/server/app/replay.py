@@ -62,6 +62,8 @@ class ReplayBuffer:
     finished: bool = False
     error: str | None = None
     finished_at: float | None = None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set to ask the generation to end early (POST /v1/responses/{id}/cancel, app.cancel)."""
     _positions: dict[str, int] = field(default_factory=dict)
     _grown: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -158,8 +160,13 @@ class ReplayRegistry:
     def __len__(self) -> int:
         return len(self._buffers)
 
-    def start(self, response_id: str, events: EventSource) -> ReplayBuffer:
-        """Begin recording `events` in a task of the running loop; returns the buffer at once."""
+    def start(
+        self, response_id: str, events: EventSource, stop: asyncio.Event | None = None
+    ) -> ReplayBuffer:
+        """Begin recording `events` in a task of the running loop; returns the buffer at once.
+
+        `stop` is the event the generation watches to end early (kept as `buffer.stop`).
+        """
         self.forget_expired()
         if response_id in self._buffers:
             raise ValueError(f"response id {response_id!r} is already being recorded")
@@ -168,7 +175,7 @@ class ReplayRegistry:
                 f"{len(self._buffers)} resumable responses are kept; the limit is "
                 f"{self.max_responses}. Retry after {self.keep_seconds:.0f} s."
             )
-        buffer = ReplayBuffer(response_id)
+        buffer = ReplayBuffer(response_id, stop=stop or asyncio.Event())
         self._buffers[response_id] = buffer
         self._tasks[response_id] = asyncio.get_running_loop().create_task(
             self._record(buffer, events), name=f"replay-{response_id}"

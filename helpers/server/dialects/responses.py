@@ -149,3 +149,39 @@ async def collect_response(request: SimRequest, response_id: str | None = None) 
         if event_type in ("response.completed", "response.incomplete"):
             return payload["response"]
     raise AssertionError("response_events ended without a final event")  # pragma: no cover
+
+
+def cancelled_events(
+    response: dict[str, Any],
+    item_id: str | None,
+    pieces: list[str],
+    input_tokens: int,
+    first_seq: int,
+) -> list[Event]:
+    """How a cancelled background stream ends: the open item closes, then the final event.
+
+    The API has no `response.cancelled` event (the openai SDK's event union has none, so it
+    could not parse one). The final event is `response.incomplete` whose Response says
+    `status: "cancelled"`: the SDK parses it, a loop that waits for any of the three terminal
+    events ends on it, and a response cut short by a steer ends with the same event.
+    """
+    sequence = itertools.count(first_seq)
+
+    def event(event_type: str, **fields: Any) -> Event:
+        return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
+
+    text, events, output = "".join(pieces), [], []
+    if item_id is not None:
+        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
+        item = _message_item(item_id, "incomplete", text)
+        events += [
+            event("response.output_text.done", **where, text=text, logprobs=[]),
+            event("response.content_part.done", **where, part=text_part(text)),
+            event("response.output_item.done", output_index=0, item=item),
+        ]
+        output = [item]
+    usage = _usage(input_tokens, len(pieces))
+    final = {**response, "status": "cancelled", "output": output, "usage": usage}
+    events.append(event("response.incomplete", response=final))
+    return events
+

@@ -61,14 +61,6 @@ class WsStats:
     tokens_sent: int = 0
     in_flight: dict[str, Session] = field(default_factory=dict)
 
-    def cancel(self, response_id: str) -> bool:
-        """Stop a response that is streaming over some socket of this app; False if unknown."""
-        session = self.in_flight.get(response_id)
-        if session is None:
-            return False
-        session.request_cancel()
-        return True
-
 
 # --- small pure helpers ---------------------------------------------------------------------------
 
@@ -110,7 +102,6 @@ class Session:
         self._current: proto.ResponseState | None = None
         self._pending: list[_Steer] = []
         self._wake = asyncio.Event()
-        self._cancel_requested = False
         self._finished: set[str] = set()
 
     # -- sending ---------------------------------------------------------------------------------
@@ -153,7 +144,6 @@ class Session:
             await self._emit(proto.error_event(as_protocol, self._next_seq(), error.status))
             return
         self.state = ConnState.STREAMING
-        self._cancel_requested = False
         self._task = asyncio.create_task(self._run_chain(request, event.body))
 
     async def _steer(self, event: proto.SteerEvent) -> None:
@@ -164,7 +154,7 @@ class Session:
             await self._fail_steer("invalid_input", str(exc), steer_input, target)
             return
         current = self._current
-        if current is None or current.id != target or self._cancel_requested:
+        if current is None or current.id != target:
             code, why = (
                 ("response_already_completed", f"response {target} has already finished")
                 if target in self._finished
@@ -189,11 +179,6 @@ class Session:
                 code, message, steer_input=steer_input, target=target, seq=self._next_seq()
             )
         )
-
-    def request_cancel(self) -> None:
-        """Stop the running response at the next token boundary (POST .../cancel lands here)."""
-        self._cancel_requested = True
-        self._wake.set()
 
     async def close(self) -> None:
         """The socket is gone: cancel generation now and wait until it has really stopped."""
@@ -226,7 +211,7 @@ class Session:
                 await self._stream_one(state, tokens, profile, sim, truncated)
                 steers, self._pending = self._pending, []
                 self._wake.clear()
-                if not steers or self._cancel_requested:
+                if not steers:
                     break
                 text = " ".join(s.text for s in steers)
                 plan = plan_successor(
@@ -257,7 +242,11 @@ class Session:
         sim: Simulation,
         truncated: bool,
     ) -> None:
-        """Stream one response; it ends completed, steered, cancelled or cut at max tokens."""
+        """Stream one response; it ends completed, steered or cut at max tokens.
+
+        Not cancelled: POST /v1/responses/{id}/cancel only cancels background responses, and
+        the WebSocket mode has none (app.cancel answers 400, as the API reference says).
+        """
         self._current = state
         self.stats.in_flight[state.id] = self
         try:
@@ -298,18 +287,16 @@ class Session:
         return 0.0
 
     async def _interrupted_before(self, deadline: float) -> bool:
-        """Sleep until the token is due, waking early for a steer or a cancel."""
+        """Sleep until the token is due, waking early for a steer."""
         remaining = deadline - asyncio.get_running_loop().time()
         if remaining > 0 and not self._wake.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), remaining)
-        return self._cancel_requested or bool(self._pending)
+        return bool(self._pending)
 
     def _final_status(
         self, state: proto.ResponseState, tokens: tuple[str, ...], truncated: bool
     ) -> tuple[str, str | None]:
-        if self._cancel_requested:
-            return "cancelled", None
         if len(state.tokens) < len(tokens):
             return "incomplete", "steered"
         if truncated:
