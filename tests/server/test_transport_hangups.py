@@ -122,3 +122,22 @@ def test_polite_close_is_noticed_too(server: LocalServer) -> None:
         assert await wait_until(lambda: server.live_streams == 0, timeout=2)
 
     asyncio.run(run())
+
+
+def test_aborted_anthropic_streams_stop_generating(server: LocalServer) -> None:
+    body = {
+        "model": "m",
+        "max_tokens": 1024,
+        "messages": [{"role": "user", "content": "What is SSE?"}],
+        "stream": True,
+    }
+    raw = request_bytes(server.base_url, "/messages", body)
+
+    async def run() -> list[int]:
+        seen = await asyncio.gather(
+            *(open_then_hang_up(server, raw, b"text_delta") for _ in range(AT_ONCE))
+        )
+        assert await wait_until(lambda: server.live_streams == 0), server.live_streams
+        return seen
+
+    assert max(asyncio.run(run())) > 0  # they were alive, generating, when we hung up

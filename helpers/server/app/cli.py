@@ -49,7 +49,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--think-ms", type=float, default=0.0)
     parser.add_argument("--prefill-tokens-per-second", type=float, default=None)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--fault", choices=["error", "drop", "stall", "429", "500"], default=None)
+    parser.add_argument(
+        "--fault", choices=["error", "drop", "stall", "429", "500", "529"], default=None
+    )
     parser.add_argument("--fault-after", type=int, default=5, help="tokens before error/drop/stall")
     parser.add_argument(
         "--fault-count", type=int, default=None, help="fault only the first N requests"

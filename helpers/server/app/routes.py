@@ -92,6 +92,13 @@ def raise_pre_stream_fault(sim: SimRequest) -> None:
             type="server_error",
             code="server_error",
         )
+    if fault == "529":  # Anthropic's "overloaded" status; the openai SDK treats it as any 5xx
+        raise RequestError(
+            "The server is overloaded (simulated fault '529').",
+            status=529,
+            type="server_error",
+            code="overloaded",
+        )
 
 
 async def create_response(request: Request) -> Any:

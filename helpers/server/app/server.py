@@ -2,7 +2,8 @@
 
 A local OpenAI-compatible streaming server backed by the simulated model (offline, no key).
 
-`create_app` mounts every route: the OpenAI endpoints (`app.routes`), background responses
+`create_app` mounts every route: the OpenAI endpoints (`app.routes`), Anthropic's Messages
+endpoint (`app.messages`), background responses
 and resume (`app.background`), the classroom demo (`app.demo`), the WebSocket mode
 (`transport.websocket`) and cancel (`app.cancel`). This module also runs the app: in a
 background thread for notebooks (`LocalServer`) or in the foreground for the command lines
@@ -40,7 +41,8 @@ A server-wide fault can be limited to the first `fault_count` requests (e.g. fau
 fault_count=2: the SDK's two default retries then succeed).
 
 Security: binds 127.0.0.1 by default; a non-loopback host needs --api-key, and with a key every
-request must send `Authorization: Bearer KEY` (else an OpenAI-shaped 401).
+request must send `Authorization: Bearer KEY` (else an OpenAI-shaped 401); on Anthropic's
+/v1/messages, `x-api-key: KEY` or the same Bearer header (else an Anthropic-shaped 401).
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from helpers.server.app import cancel
+from helpers.server.app import cancel, messages
 from helpers.server.app.background import install_resumable_responses
 from helpers.server.app.demo import install_demo
 from helpers.server.app.routes import (
@@ -87,10 +89,17 @@ class RequireApiKey:
 
     def __init__(self, app: ASGIApp, api_key: str):
         self.app, self.expected = app, f"Bearer {api_key}".encode()
+        self.api_key = api_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
+        if scope["type"] == "http" and scope["path"].startswith(messages.PATH):
+            # Anthropic's routes: the key may also travel in `x-api-key`; the refusal is theirs.
+            refused = messages.key_refusal(dict(scope["headers"]), self.api_key)
+            if refused is None:
+                return await self.app(scope, receive, send)
+            return await refused(scope, receive, send)
         given = dict(scope["headers"]).get(b"authorization", b"")
         if hmac.compare_digest(given, self.expected):
             return await self.app(scope, receive, send)
@@ -128,6 +137,7 @@ def create_app(
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
+            *messages.ROUTES,  # Anthropic's Messages API: POST /v1/messages
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
     )

@@ -11,7 +11,7 @@ through `extra_body={"simulation": {...}}`. It overrides the server's latency se
 injects a fault for this request only. Keys (all optional):
 
     ttft, think_time (seconds)   tokens_per_second, prefill_tokens_per_second, jitter
-    seed (int)                   fault: "error" | "drop" | "stall" | "429" | "500"
+    seed (int)                   fault: "error" | "drop" | "stall" | "429" | "500" | "529"
     fault_after (tokens, default 5)   stall_seconds (default 3600)   retry_after_ms (for 429)
 """
 
@@ -26,7 +26,7 @@ from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
-FAULTS = ("error", "drop", "stall", "429", "500")
+FAULTS = ("error", "drop", "stall", "429", "500", "529")
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 

@@ -357,7 +357,7 @@ class RealModel:
             raise RequestError(
                 str(died), status=503, type="server_error", code="model_process_died"
             ) from None
-        param = "messages" if request.api == "chat" else "input"
+        param = "input" if request.api == "responses" else "messages"
         check_fits(tokens, request.max_tokens, self.context, param)
         return replace(request, input_tokens=tokens)
 

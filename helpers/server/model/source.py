@@ -70,7 +70,7 @@ class Simulation:
 class SimRequest:
     """One checked request: the prompt text, its token count and how to answer it."""
 
-    api: str  # "responses" or "chat"
+    api: str  # "responses", "chat" or "messages" (Anthropic)
     model: str
     prompt: str  # the last user message: what the simulated model "answers"
     input_tokens: int

@@ -2,7 +2,7 @@
 
 Sending an answer over HTTP: SSE framing, and ASGI responses that stop when the client leaves.
 
-Used by the app's endpoints for both APIs (and by the background responses and the demo). The
+Used by the app's endpoints for every API (and by the background responses and the demo). The
 events come from helpers.server.dialects as (type, payload) pairs; this module only reads the
 request body and turns the events into bytes on a socket.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import orjson
@@ -106,6 +106,28 @@ async def chat_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
     yield held + sse_frame(None, "[DONE]", str(index))
 
 
+# The Messages stream's opening frames travel with its first text delta, like the Responses
+# stream's (see above); the closing ones go out in one write with message_stop.
+_MESSAGES_HELD = frozenset(
+    {"message_start", "content_block_start", "ping", "content_block_stop", "message_delta"}
+)
+
+
+async def messages_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
+    """Anthropic Messages framing: `event:` equals the JSON `type`, no `id:` lines."""
+    held = b""
+    async for event_type, payload in events:
+        data = orjson.dumps(payload).decode()
+        frame = format_event(data, event=event_type)
+        if event_type in _MESSAGES_HELD:
+            held += frame
+            continue
+        yield held + frame
+        held = b""
+    if held:
+        yield held
+
+
 async def _wait_for_disconnect(receive: Receive) -> None:
     while (await receive())["type"] != "http.disconnect":
         pass
@@ -159,8 +181,15 @@ class EventStream:
 class CollectedAnswer:
     """An ASGI response for stream=false: the whole answer as JSON once it is generated."""
 
-    def __init__(self, work: Coroutine[Any, Any, Any], live: dict[str, Any], key: str) -> None:
+    def __init__(
+        self,
+        work: Coroutine[Any, Any, Any],
+        live: dict[str, Any],
+        key: str,
+        render_error: Callable[[RequestError], JSONResponse] = error_response,
+    ) -> None:
         self.work, self.live, self.key = work, live, key
+        self.render_error = render_error  # each API's own error shape
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         task = await run_unless_hangup(self.work, receive, self.live, self.key)
@@ -168,7 +197,7 @@ class CollectedAnswer:
             return  # the client left; nobody to answer
         error = task.exception()
         if isinstance(error, RequestError):
-            await error_response(error)(scope, receive, send)
+            await self.render_error(error)(scope, receive, send)
         elif isinstance(error, DropConnection):
             # Start the response, then hang up: the client sees a body cut short.
             headers = [(b"content-type", b"application/json")]

@@ -1,0 +1,432 @@
+"""Layer: dialects. May import: helpers.server.model, other dialects modules. No I/O.
+
+Anthropic's Messages API (`POST /v1/messages`): the request checks, the error shape and the
+stream events, independent of any transport. The answer comes from the same model layer as the
+OpenAI dialects, so the same prompt gives the same text on every route.
+
+The stream, as Anthropic documents it (every frame's `event:` line equals its JSON `type`):
+
+    message_start        the Message with empty content; usage.input_tokens
+    content_block_start  index 0, an empty text block
+    ping                 a keep-alive; the SDK skips it
+    content_block_delta  one per text piece: {"type": "text_delta", "text": ...}
+    content_block_stop
+    message_delta        stop_reason (end_turn | max_tokens | stop_sequence), stop_sequence,
+                         usage.output_tokens: cumulative, the final count
+    message_stop
+
+A failure after the first token is an `error` event (HTTP status already 200):
+`{"type": "error", "error": {"type": "overloaded_error", "message": ...}}`.
+
+Not simulated here: tool use (`tools`, `tool_use` blocks, `input_json_delta`), extended
+thinking, images and documents. Those fields are refused with a message saying so, rather than
+silently ignored.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers.server.dialects.common import Event, new_id
+from helpers.server.dialects.requests import apply_simulation
+from helpers.server.model.simulated import count_tokens
+from helpers.server.model.source import (
+    Generation,
+    RequestError,
+    SimRequest,
+    Simulation,
+    StreamFailed,
+)
+from helpers.server.model.tokens import INJECTED_ERROR_MESSAGE, answer_tokens
+
+# Fields the kit uses; fields the real API takes and the simulated model ignores; fields the
+# real API takes that the kit does not simulate (refused with a clear message); the rest are
+# refused the way the real API refuses them ("Extra inputs are not permitted").
+USED_FIELDS = (
+    "model",
+    "max_tokens",
+    "messages",
+    "system",
+    "stop_sequences",
+    "temperature",
+    "stream",
+    "metadata",
+    "simulation",  # the kit's own extension, as on the OpenAI routes
+)
+IGNORED_FIELDS = ("top_p", "top_k", "service_tier", "inference_geo", "speed")
+NOT_SIMULATED = {
+    "tools": "tool use",
+    "tool_choice": "tool use",
+    "thinking": "extended thinking",
+    "output_config": "structured output",
+    "container": "code execution containers",
+    "mcp_servers": "MCP servers",
+    "cache_control": "prompt caching",
+    "context_management": "context management",
+}
+ROLES = ("user", "assistant")
+
+# The error `type` for each HTTP status, as Anthropic names them.
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def error_body(error: RequestError) -> dict[str, Any]:
+    """Anthropic's error JSON; the status decides the type, as on the real API."""
+    fallback = "api_error" if error.status >= 500 else "invalid_request_error"
+    kind = ERROR_TYPES.get(error.status, fallback)
+    return {"type": "error", "error": {"type": kind, "message": error.message}}
+
+
+def _bad(message: str, status: int = 400) -> RequestError:
+    return RequestError(message, status=status)
+
+
+def pre_stream_fault(sim: SimRequest) -> RequestError | None:
+    """The faults that come before any stream: 429 (with retry-after), 500 and 529."""
+    fault = sim.simulation.fault
+    if fault == "429":
+        wait_ms = sim.simulation.retry_after_ms
+        headers = {
+            "retry-after": str(max(1, math.ceil(wait_ms / 1000))),
+            "retry-after-ms": str(wait_ms),
+        }
+        message = f"Rate limit reached for {sim.model} (simulated fault '429')."
+        return RequestError(message, status=429, headers=headers)
+    if fault == "500":
+        return RequestError("Internal server error (simulated fault '500').", status=500)
+    if fault == "529":
+        return RequestError("Overloaded (simulated fault '529').", status=529)
+    return None
+
+
+# --------------------------------------------------------------------------- request
+
+
+@dataclass(frozen=True)
+class MessagesRequest:
+    """A checked /v1/messages request: what the model needs, plus what only this API has."""
+
+    sim: SimRequest
+    stop_sequences: tuple[str, ...] = ()
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _text_blocks(value: Any, where: str) -> str:
+    """A string, or a list of text blocks (the only block type the kit simulates)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list):
+        raise _bad(f"{where}: Input should be a valid string or a list of content blocks")
+    texts = []
+    for index, block in enumerate(value):
+        at = f"{where}.{index}"
+        if not isinstance(block, dict):
+            raise _bad(f"{at}: Input should be a valid dictionary or object")
+        kind = block.get("type")
+        if kind is None:
+            raise _bad(f"{at}.type: Field required")
+        if kind != "text":
+            raise _bad(
+                f"{at}.type: content blocks of type {kind!r} are not simulated on the kit's "
+                "local server (only 'text')"
+            )
+        extra = sorted(set(block) - {"type", "text", "cache_control", "citations"})
+        if extra:
+            raise _bad(f"{at}.{extra[0]}: Extra inputs are not permitted")
+        if not isinstance(block.get("text"), str):
+            raise _bad(f"{at}.text: Input should be a valid string")
+        texts.append(block["text"])
+    return "\n".join(texts)
+
+
+def _messages(value: Any) -> list[tuple[str, str]]:
+    if value is None:
+        raise _bad("messages: Field required")
+    if not isinstance(value, list):
+        raise _bad("messages: Input should be a valid list")
+    if not value:
+        raise _bad("messages: at least one message is required")
+    messages = []
+    for index, item in enumerate(value):
+        at = f"messages.{index}"
+        if not isinstance(item, dict):
+            raise _bad(f"{at}: Input should be a valid dictionary or object")
+        extra = sorted(set(item) - {"role", "content"})
+        if extra:
+            raise _bad(f"{at}.{extra[0]}: Extra inputs are not permitted")
+        if item.get("role") not in ROLES:
+            raise _bad(f"{at}.role: Input should be 'user' or 'assistant'")
+        if "content" not in item:
+            raise _bad(f"{at}.content: Field required")
+        text = _text_blocks(item["content"], f"{at}.content")
+        if not text.strip() and not (item["role"] == "assistant" and index == len(value) - 1):
+            raise _bad(f"{at}.content: text content must be non-empty")
+        messages.append((item["role"], text))
+    return messages
+
+
+def _max_tokens(value: Any) -> int:
+    if value is None:
+        raise _bad("max_tokens: Field required")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _bad("max_tokens: Input should be a valid integer")
+    if value < 1:
+        raise _bad("max_tokens: Input should be greater than or equal to 1")
+    return value
+
+
+def _model(value: Any) -> str:
+    if value is None:
+        raise _bad("model: Field required")
+    if not isinstance(value, str) or not value.strip():
+        raise _bad("model: Input should be a non-empty string")
+    return value
+
+
+def _stop_sequences(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(s, str) for s in value):
+        raise _bad("stop_sequences: Input should be a valid list of strings")
+    if not all(s.strip() for s in value):
+        raise _bad("stop_sequences: each stop sequence must contain non-whitespace")
+    return tuple(value)
+
+
+def _check_sampling(body: dict[str, Any]) -> None:
+    for name, high in (("temperature", 1), ("top_p", 1)):
+        value = body.get(name)
+        if value is None:
+            continue
+        if not _is_number(value):
+            raise _bad(f"{name}: Input should be a valid number")
+        if not 0 <= value <= high:
+            raise _bad(f"{name}: Input should be between 0 and {high}, got {value!r}")
+    top_k = body.get("top_k")
+    if top_k is not None and (isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 0):
+        raise _bad("top_k: Input should be an integer greater than or equal to 0")
+
+
+def _metadata(value: Any) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _bad("metadata: Input should be a valid dictionary or object")
+    extra = sorted(set(value) - {"user_id"})
+    if extra:
+        raise _bad(f"metadata.{extra[0]}: Extra inputs are not permitted")
+    if value.get("user_id") is not None and not isinstance(value["user_id"], str):
+        raise _bad("metadata.user_id: Input should be a valid string")
+    return value
+
+
+def _check_fields(body: dict[str, Any]) -> None:
+    for name in body:
+        if name in NOT_SIMULATED:
+            raise _bad(
+                f"{name}: {NOT_SIMULATED[name]} is part of the real Messages API but is not "
+                "simulated on the kit's local server"
+            )
+        if name not in USED_FIELDS and name not in IGNORED_FIELDS:
+            raise _bad(f"{name}: Extra inputs are not permitted")
+
+
+def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRequest:
+    """Check a POST /v1/messages body; refuse what the real API refuses, in its words."""
+    _check_fields(body)
+    model = _model(body.get("model"))
+    max_tokens = _max_tokens(body.get("max_tokens"))
+    messages = _messages(body.get("messages"))
+    system = body.get("system")
+    system_text = None if system is None else _text_blocks(system, "system")
+    stop_sequences = _stop_sequences(body.get("stop_sequences"))
+    _check_sampling(body)
+    metadata = _metadata(body.get("metadata"))
+    stream = body.get("stream", False)
+    if not isinstance(stream, bool):
+        raise _bad("stream: Input should be a valid boolean")
+    try:
+        simulation = apply_simulation(base, body.get("simulation"))
+    except RequestError as error:
+        raise _bad(f"{error.param}: {error.message}") from None
+    user_texts = [text for role, text in messages if role == "user"]
+    prompt = user_texts[-1] if user_texts else "\n".join(text for _, text in messages)
+    all_text = "\n".join(t for t in [system_text, *(t for _, t in messages)] if t)
+    sim = SimRequest(
+        api="messages",
+        model=model,
+        prompt=prompt,
+        input_tokens=count_tokens(all_text),
+        stream=stream,
+        max_tokens=max_tokens,
+        simulation=simulation,
+        instructions=system_text,
+        messages=tuple(messages),
+    )
+    return MessagesRequest(sim, stop_sequences, metadata)
+
+
+# --------------------------------------------------------------------------- stop sequences
+
+
+@dataclass
+class StopScanner:
+    """Releases text only once it cannot be the start of a stop sequence.
+
+    A stop sequence may straddle two tokens ("\\n\\n" as "\\n" + "\\n"), so the tail that could
+    still grow into one is held back; the stop sequence itself is never shown, as on the API.
+    """
+
+    stops: tuple[str, ...]
+    held: str = ""
+
+    def feed(self, piece: str) -> tuple[str, str | None]:
+        """(text safe to show now, the stop sequence that matched or None)."""
+        text = self.held + piece
+        hits = [(text.find(stop), stop) for stop in self.stops if stop in text]
+        if hits:
+            index, stop = min(hits)
+            self.held = ""
+            return text[:index], stop
+        keep = _partial_stop_length(text, self.stops)
+        self.held = text[len(text) - keep :]
+        return text[: len(text) - keep], None
+
+    def flush(self) -> str:
+        """What was held back when the answer ended without a stop sequence."""
+        text, self.held = self.held, ""
+        return text
+
+
+def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
+    """Length of the longest end of `text` that begins some stop sequence."""
+    longest = max((len(stop) for stop in stops), default=0)
+    for size in range(min(len(text), longest - 1), 0, -1):
+        if any(stop.startswith(text[-size:]) for stop in stops):
+            return size
+    return 0
+
+
+# --------------------------------------------------------------------------- events
+
+
+def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": output_tokens,
+    }
+
+
+def message_object(
+    request: SimRequest, message_id: str, content: list[dict[str, Any]], **fields: Any
+) -> dict[str, Any]:
+    """A Message with every field the SDK's model reads."""
+    return {
+        "id": message_id,
+        "type": "message",
+        "role": "assistant",
+        "model": request.model,
+        "content": content,
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": _usage(request.input_tokens, 0),
+        **fields,
+    }
+
+
+def _event(event_type: str, **fields: Any) -> Event:
+    return event_type, {"type": event_type, **fields}
+
+
+def _stream_error(failure: StreamFailed) -> Event:
+    """An injected fault looks like the API's usual mid-stream failure: an overload."""
+    kind = "overloaded_error" if str(failure) == INJECTED_ERROR_MESSAGE else "api_error"
+    return _event("error", error={"type": kind, "message": str(failure)})
+
+
+async def message_events(
+    request: MessagesRequest, message_id: str | None = None
+) -> AsyncIterator[Event]:
+    """The Messages stream, from message_start to message_stop (or an `error` event)."""
+    sim, generation = request.sim, Generation()
+    message_id = message_id or new_id("msg_")
+    start = message_object(sim, message_id, [], usage=_usage(sim.input_tokens, 1))
+    yield _event("message_start", message=start)
+    yield _event("content_block_start", index=0, content_block={"type": "text", "text": ""})
+    yield _event("ping")
+    scanner, stop = StopScanner(request.stop_sequences), None
+    tokens = answer_tokens(sim, generation)
+    try:
+        async for token in tokens:
+            text, stop = scanner.feed(token)
+            if text:
+                yield _event("content_block_delta", index=0, delta=_text_delta(text))
+            if stop is not None:
+                break
+    except StreamFailed as failure:
+        yield _stream_error(failure)
+        return
+    finally:
+        close = getattr(tokens, "aclose", None)
+        if close is not None:
+            await close()  # a stop sequence ends generation now, not at garbage collection
+    rest = scanner.flush()
+    if rest:
+        yield _event("content_block_delta", index=0, delta=_text_delta(rest))
+    yield _event("content_block_stop", index=0)
+    reason = "stop_sequence" if stop else "max_tokens" if generation.truncated else "end_turn"
+    yield _event(
+        "message_delta",
+        delta={"stop_reason": reason, "stop_sequence": stop},
+        usage={"output_tokens": generation.output_tokens},
+    )
+    yield _event("message_stop")
+
+
+def _text_delta(text: str) -> dict[str, str]:
+    return {"type": "text_delta", "text": text}
+
+
+async def collect_message(
+    request: MessagesRequest, message_id: str | None = None
+) -> dict[str, Any]:
+    """The non-streamed Message, assembled from the very same events."""
+    pieces: list[str] = []
+    message: dict[str, Any] = {}
+    async for event_type, payload in message_events(request, message_id):
+        if event_type == "error":
+            kind = payload["error"]["type"]
+            raise RequestError(
+                payload["error"]["message"], status=529 if kind == "overloaded_error" else 500
+            )
+        if event_type == "message_start":
+            message = payload["message"]
+        elif event_type == "content_block_delta":
+            pieces.append(payload["delta"]["text"])
+        elif event_type == "message_delta":
+            message = {**message, **payload["delta"]}
+            message["usage"] = {**message["usage"], **payload["usage"]}
+    message["content"] = [{"type": "text", "text": "".join(pieces)}]
+    return message
