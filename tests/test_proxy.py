@@ -109,3 +109,17 @@ def test_each_cure_spreads_the_stream_again(server: LocalServer, cure: dict) -> 
         spread = timed_reads(proxy.base_url + "/responses", body(), gzip=True)
     assert len(spread.arrivals(DELTA)) == TOKENS
     assert len(spread.reads_with(DELTA)) >= TOKENS // 3
+
+
+def test_idle_timeout_against_a_slow_first_token_then_heartbeats(server: LocalServer) -> None:
+    """The stream's headers and opening events pass at once, so nginx's idle timeout cuts the
+    body short (status 200, no last chunk); a non-streamed request gets the 504."""
+    with NginxProxy(server.base_url, read_timeout=1.0) as proxy:
+        cut = timed_reads(proxy.base_url + "/responses", body(ttft=3.0))
+        blocking = timed_reads(proxy.base_url + "/responses", {**body(ttft=3.0), "stream": False})
+        kept = timed_reads(proxy.base_url + "/responses", body(ttft=3.0, heartbeat=0.3))
+    assert cut.status == 200 and not cut.complete and not cut.arrivals(DELTA)
+    assert blocking.status == 504
+    assert proxy.error_log.count("upstream timed out") == 2
+    assert kept.status == 200 and kept.complete
+    assert len(kept.arrivals(DELTA)) == TOKENS and kept.comments() >= 3

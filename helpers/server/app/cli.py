@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fault-count", type=int, default=None, help="fault only the first N requests"
     )
     parser.add_argument("--stall-seconds", type=float, default=3600.0)
+    parser.add_argument(
+        "--heartbeat-seconds",
+        type=float,
+        default=None,
+        help="send an SSE comment (': keep-alive') after this many quiet seconds; default: never",
+    )
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument(
         "--model",
@@ -90,7 +96,13 @@ def main(argv: list[str] | None = None) -> int:
         print(missing, file=sys.stderr)
         return 2
     simulation = Simulation(
-        latency, args.seed, args.fault, args.fault_after, args.stall_seconds, model_source=source
+        latency,
+        args.seed,
+        args.fault,
+        args.fault_after,
+        args.stall_seconds,
+        heartbeat=args.heartbeat_seconds,
+        model_source=source,
     )
     app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
     sock = bind_socket(args.host, args.port)

@@ -30,6 +30,7 @@ from helpers.server.model.simulated import MODEL_ID
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 from helpers.server.model.tokens import admit
 from helpers.server.transport.arrival_clock import arrival_time
+from helpers.server.transport.heartbeat import with_heartbeat
 from helpers.server.transport.sse_http import (
     CollectedAnswer,
     EventStream,
@@ -139,7 +140,8 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
     live = request.app.state.live_streams
     if not sim.stream:
         return CollectedAnswer(collect(sim, answer_id), live, answer_id)
-    return EventStream(frames(events(sim, answer_id)), live, answer_id)
+    stream = with_heartbeat(frames(events(sim, answer_id)), sim.simulation.heartbeat)
+    return EventStream(stream, live, answer_id)
 
 
 async def list_models(request: Request) -> JSONResponse:

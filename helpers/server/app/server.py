@@ -220,6 +220,7 @@ class LocalServer:
     `with LocalServer() as server:` or `server = LocalServer().start()` ... `server.stop()`.
     Keyword arguments: ttft, tokens_per_second, jitter, think_time, prefill_tokens_per_second
     (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key,
+    heartbeat (seconds of silence before an SSE `: keep-alive` comment; None: never),
     model ("smollm2" for a real model on the CPU, see helpers.server.model.real; default:
     simulated).
     """
@@ -237,6 +238,7 @@ class LocalServer:
         fault_after: int = 5,
         stall_seconds: float = 3600.0,
         fault_count: int | None = None,
+        heartbeat: float | None = None,
         api_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -248,7 +250,13 @@ class LocalServer:
         # model="smollm2": a real model on the CPU (model.real) writes the answers.
         self.model_source = model_source_named(model)
         simulation = Simulation(
-            latency, seed, fault, fault_after, stall_seconds, model_source=self.model_source
+            latency,
+            seed,
+            fault,
+            fault_after,
+            stall_seconds,
+            heartbeat=heartbeat,
+            model_source=self.model_source,
         )
         self.app = create_app(simulation, api_key=api_key, fault_count=fault_count)
         self._host, self._port = host, port

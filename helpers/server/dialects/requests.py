@@ -13,6 +13,7 @@ injects a fault for this request only. Keys (all optional):
     ttft, think_time (seconds)   tokens_per_second, prefill_tokens_per_second, jitter
     seed (int)                   fault: "error" | "drop" | "stall" | "429" | "500" | "529"
     fault_after (tokens, default 5)   stall_seconds (default 3600)   retry_after_ms (for 429)
+    heartbeat (seconds > 0, or null: off; on the local server only)
 """
 
 from __future__ import annotations
@@ -207,6 +208,19 @@ def _number(value: Any, param: str, *, integer: bool) -> float:
     return value
 
 
+def _heartbeat(value: Any) -> float | None:
+    """Seconds between keep-alive comments; null turns a server-wide heartbeat off."""
+    if value is None:
+        return None
+    seconds = _number(value, "simulation.heartbeat", integer=False)
+    if seconds == 0:
+        raise RequestError(
+            "Invalid 'simulation.heartbeat': must be > 0 seconds (or null for none), got 0.",
+            param="simulation.heartbeat",
+        )
+    return seconds
+
+
 def apply_simulation(base: Simulation, overrides: Any) -> Simulation:
     """Merge a request's `simulation` object into the server's settings, checking each key."""
     if overrides is None:
@@ -217,7 +231,7 @@ def apply_simulation(base: Simulation, overrides: Any) -> Simulation:
             param="simulation",
             code="invalid_type",
         )
-    known = (*_FLOAT_KEYS, *_INT_KEYS, "fault", "stall_seconds")
+    known = (*_FLOAT_KEYS, *_INT_KEYS, "fault", "stall_seconds", "heartbeat")
     unknown = sorted(set(overrides) - set(known))
     if unknown:
         raise RequestError(
@@ -238,6 +252,8 @@ def apply_simulation(base: Simulation, overrides: Any) -> Simulation:
         other_changes["stall_seconds"] = _number(
             overrides["stall_seconds"], "simulation.stall_seconds", integer=False
         )
+    if "heartbeat" in overrides:
+        other_changes["heartbeat"] = _heartbeat(overrides["heartbeat"])
     if "fault" in overrides:
         fault = overrides["fault"]
         if fault is not None and fault not in FAULTS:

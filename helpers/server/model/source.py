@@ -61,6 +61,8 @@ class Simulation:
     fault_after: int = 5
     stall_seconds: float = 3600.0
     retry_after_ms: int = 200
+    # Seconds of silence after which the SSE transport sends a `: keep-alive` comment (None: never).
+    heartbeat: float | None = None
     # Who writes the answers: None = the simulated model; else a real one (model.real),
     # which ignores the latency settings (its timing is its own); faults apply to both.
     model_source: ModelSource | None = field(default=None, compare=False)
