@@ -13,6 +13,11 @@ Which backend, checked in this order:
    stopped when the process exits. No network, no key. KIT_LOCAL_MODEL=smollm2 makes it serve
    a real model on the CPU instead of the simulated one (optional install: make local-model).
 
+Anthropic's Messages API (lesson 10) has its own client: `get_anthropic_backend()` gives the
+official `anthropic` client for the real API when ANTHROPIC_API_KEY is set (model from
+ANTHROPIC_MODEL, else DEFAULT_ANTHROPIC_MODEL), else for the same local server, which also
+answers POST /v1/messages. KIT_BACKEND=local forces the local server here too.
+
 The lesson code is the same for all three. Many compatible servers speak only Chat
 Completions: `backend.supports_responses` checks once (without generating anything), and a
 Responses call that meets a 404 raises `ResponsesNotSupportedError`, a `NotFoundError` whose
@@ -28,12 +33,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx2
+from anthropic import Anthropic
 from openai import AsyncOpenAI, NotFoundError, OpenAI
 
 from helpers.server import LocalServer
 from helpers.server.model.simulated import MODEL_ID
 
 DEFAULT_OPENAI_MODEL = "gpt-5-mini"
+DEFAULT_ANTHROPIC_MODEL = "claude-haiku-4-5"  # the small, fast one: lessons watch latency
 OPENAI_BASE_URL = "https://api.openai.com/v1"
 LOCAL_PLACEHOLDER_KEY = "kit-local-no-key-needed"
 BACKEND_NAMES = ("local", "openai", "compatible")
@@ -195,3 +202,51 @@ def get_backend(*, refresh: bool = False) -> Backend:
     if refresh or name not in _cached:
         _cached[name] = make_backend(name, env)
     return _cached[name]
+
+
+# --------------------------------------------------------------------------- Anthropic
+
+
+@dataclass
+class AnthropicBackend:
+    """The official anthropic client and a model name; repr and describe() never show the key."""
+
+    name: str  # "local" | "anthropic"
+    client: Anthropic = field(repr=False)
+    model: str
+    base_url: str
+
+    def describe(self) -> str:
+        """A one-line summary that is safe to print in a notebook."""
+        return f"{self.name} backend: model {self.model!r} at {self.base_url}"
+
+
+def choose_anthropic_backend_name(env: dict[str, str]) -> str:
+    """The real Anthropic API when a key is set and KIT_BACKEND does not force "local" (pure)."""
+    forced = env.get("KIT_BACKEND", "").strip().lower() == "local"
+    return "anthropic" if env.get("ANTHROPIC_API_KEY") and not forced else "local"
+
+
+def make_anthropic_backend(name: str, env: dict[str, str]) -> AnthropicBackend:
+    """The real Messages API, or the local server's /v1/messages (the SDK adds the /v1)."""
+    if name == "anthropic":
+        client = Anthropic(api_key=env["ANTHROPIC_API_KEY"])
+        model = env.get("ANTHROPIC_MODEL") or DEFAULT_ANTHROPIC_MODEL
+        return AnthropicBackend("anthropic", client, model, str(client.base_url).rstrip("/"))
+    server = local_server(env.get("KIT_LOCAL_MODEL") or None)
+    root = server.base_url.removesuffix("/v1")
+    model = getattr(server.model_source, "model_id", None) or MODEL_ID
+    client = Anthropic(base_url=root, api_key=LOCAL_PLACEHOLDER_KEY)
+    return AnthropicBackend("local", client, env.get("ANTHROPIC_MODEL") or model, root)
+
+
+_cached_anthropic: dict[str, AnthropicBackend] = {}
+
+
+def get_anthropic_backend(*, refresh: bool = False) -> AnthropicBackend:
+    """The Anthropic backend the environment selects, built once per kernel."""
+    env = dict(os.environ)
+    name = choose_anthropic_backend_name(env)
+    if refresh or name not in _cached_anthropic:
+        _cached_anthropic[name] = make_anthropic_backend(name, env)
+    return _cached_anthropic[name]

@@ -150,3 +150,35 @@ def test_other_404s_stay_plain_not_found(other_server: LocalServer) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         backend.client.get("/nothing", cast_to=object)
     assert not isinstance(caught.value, ResponsesNotSupportedError)
+
+
+# --------------------------------------------------------------------------- Anthropic
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({}, "local"),
+        ({"ANTHROPIC_API_KEY": SECRET}, "anthropic"),
+        ({"ANTHROPIC_API_KEY": SECRET, "KIT_BACKEND": "local"}, "local"),
+        ({"OPENAI_API_KEY": SECRET}, "local"),  # an OpenAI key says nothing about Anthropic
+    ],
+)
+def test_choose_anthropic_backend_name(env: dict[str, str], name: str) -> None:
+    assert backends.choose_anthropic_backend_name(env) == name
+
+
+def test_anthropic_backend_never_shows_the_key() -> None:
+    backend = backends.make_anthropic_backend("anthropic", {"ANTHROPIC_API_KEY": SECRET})
+    assert backend.name == "anthropic" and backend.model == backends.DEFAULT_ANTHROPIC_MODEL
+    assert SECRET not in repr(backend) and SECRET not in backend.describe()
+    assert backend.client.api_key == SECRET
+
+
+def test_local_anthropic_backend_answers_like_the_openai_one(clean_env: None) -> None:
+    backend = backends.make_anthropic_backend("local", {"ANTHROPIC_MODEL": "claude-local"})
+    assert backend.base_url == backends.local_server().base_url.removesuffix("/v1")
+    message = backend.client.messages.create(
+        model=backend.model, max_tokens=100, messages=[{"role": "user", "content": "Say hello"}]
+    )
+    assert message.content[0].text == "Hello!" and message.model == "claude-local"
