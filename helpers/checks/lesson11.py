@@ -1,0 +1,97 @@
+"""Checks for lesson 11's exercises (streaming through the real web: nginx, heartbeats).
+
+Each check returns the line the notebook prints (helpers.checks says why it never raises).
+Exercise 1 is checked by running nginx with the learner's block, not by reading it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from helpers.checks import call, failed, passed, with_args
+from helpers.proxy import NginxConfigError, NginxMissing, NginxProxy
+from helpers.reads import timed_reads
+
+DELTA = "response.output_text.delta"
+TOKENS = 24
+# What the operations team insists on keeping in the block (exercise 1).
+REQUIRED = ("gzip on;", "gzip_types text/event-stream;", "proxy_ignore_headers X-Accel-Buffering;")
+
+
+def _request(**simulation: object) -> dict:
+    return {
+        "model": "kit-sim-1",
+        "input": "Why stream?",
+        "stream": True,
+        "max_output_tokens": TOKENS,
+        "simulation": {"ttft": 0.05, "tokens_per_second": 30, "jitter": 0, **simulation},
+    }
+
+
+# --------------------------------------------------------------------------- exercise 1
+
+
+def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> str:
+    """Exercise 1: a location block that keeps the team's gzip lines and still streams."""
+    block, error = call(1, streaming_location)
+    if error:
+        return error
+    if not isinstance(block, str):
+        return failed(1, f"streaming_location() should return the block as a str, got {block!r}")
+    missing = [line for line in REQUIRED if line not in block]
+    if missing:
+        return failed(1, f"the team's line {missing[0]!r} must stay in the block")
+    try:
+        with NginxProxy(upstream, location=block) as proxy:
+            timeline = timed_reads(proxy.base_url + "/responses", _request(), gzip=True)
+    except (NginxConfigError, NginxMissing) as refusal:
+        return failed(1, f"nginx refused it: {refusal}")
+    if timeline.status != 200 or len(timeline.arrivals(DELTA)) != TOKENS:
+        return failed(
+            1,
+            f"through your block the answer did not arrive whole "
+            f"(status {timeline.status}, {len(timeline.arrivals(DELTA))} deltas)",
+        )
+    reads = len(timeline.reads_with(DELTA))
+    if reads < TOKENS // 3:
+        return failed(1, f"all {TOKENS} deltas arrived in {reads} read(s): nginx still buffers")
+    return passed(1)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+# proxy idle timeout (s) -> the interval must leave room for one late heartbeat
+TIMEOUTS = (60.0, 100.0, 30.0, 1.0)
+
+
+def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str) -> str:
+    """Exercise 2: an interval at most half the timeout (one late beat survives), not wasteful."""
+    for timeout in TIMEOUTS:
+        interval, error = call(2, heartbeat_interval, timeout, show_call=with_args)
+        if error:
+            return error
+        if not isinstance(interval, (int, float)) or isinstance(interval, bool):
+            return failed(
+                2, f"heartbeat_interval({timeout}) should return seconds, got {interval!r}"
+            )
+        if interval > timeout / 2:
+            return failed(
+                2,
+                f"heartbeat_interval({timeout}) = {interval}: one late or lost "
+                f"heartbeat would let the {timeout} s timeout fire; use at most half",
+            )
+        if interval < timeout / 10:
+            return failed(
+                2,
+                f"heartbeat_interval({timeout}) = {interval}: more than ten "
+                "heartbeats per timeout is bytes and wake-ups for nothing",
+            )
+    try:
+        with NginxProxy(upstream, read_timeout=1.0) as proxy:
+            request = _request(ttft=2.5, heartbeat=heartbeat_interval(1.0))
+            timeline = timed_reads(proxy.base_url + "/responses", request)
+    except (NginxConfigError, NginxMissing) as refusal:
+        return failed(2, f"could not run nginx: {refusal}")
+    if not timeline.complete:
+        return failed(2, "through nginx with a 1 s timeout, a 2.5 s first token was still cut")
+    return passed(2)

@@ -1,0 +1,68 @@
+"""Lesson 11's checks pass the reference solutions and fail the stubs and plausible mistakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from check_helpers import assert_fails, assert_passes, solution_fixture, stub
+
+from helpers.checks import lesson11
+from helpers.proxy import location_block
+from helpers.server import LocalServer
+
+solution = solution_fixture("lesson11")
+
+
+@pytest.fixture(scope="module")
+def upstream() -> Iterator[str]:
+    with LocalServer() as server:
+        yield server.base_url
+
+
+@pytest.mark.parametrize("number", [1, 2])
+def test_stubs_fail(number: int, upstream: str) -> None:
+    message = getattr(lesson11, f"check_exercise_{number}")(stub, upstream)
+    assert_fails(message, number, "NotImplementedError")
+
+
+def test_exercise_1_passes_reference(solution, upstream: str) -> None:
+    assert_passes(lesson11.check_exercise_1(solution.streaming_location, upstream), 1)
+
+
+def test_exercise_1_fails_the_buffering_block(upstream: str) -> None:
+    """The team's lines alone: nginx holds the whole answer back (found by running it)."""
+    block = location_block(gzip=True, honour_accel_buffering=False)
+    assert_fails(lesson11.check_exercise_1(lambda: block, upstream), 1, "nginx still buffers")
+
+
+def test_exercise_1_fails_when_the_teams_lines_are_dropped(upstream: str) -> None:
+    block = location_block()  # streams, but by deleting what the team asked for
+    message = lesson11.check_exercise_1(lambda: block, upstream)
+    assert_fails(message, 1, "'gzip on;' must stay")
+
+
+def test_exercise_1_reports_nginxs_own_error(solution, upstream: str) -> None:
+    block = solution.streaming_location().replace(
+        "proxy_buffering off;", "proxy_buffering perhaps;"
+    )
+    message = lesson11.check_exercise_1(lambda: block, upstream)
+    assert_fails(message, 1, "nginx refused it", 'invalid value "perhaps"')
+
+
+def test_exercise_2_passes_reference(solution, upstream: str) -> None:
+    assert_passes(lesson11.check_exercise_2(solution.heartbeat_interval, upstream), 2)
+
+
+@pytest.mark.parametrize(
+    ("interval", "fragment"),
+    [
+        (lambda timeout: timeout - 1, "use at most half"),  # just under: one late beat kills it
+        (lambda timeout: timeout, "use at most half"),
+        (lambda timeout: 0.01, "bytes and wake-ups for nothing"),
+        (lambda timeout: "15", "should return seconds"),
+    ],
+    ids=["just-under", "equal", "too-often", "a-string"],
+)
+def test_exercise_2_fails_mistakes(interval, fragment: str, upstream: str) -> None:
+    assert_fails(lesson11.check_exercise_2(interval, upstream), 2, fragment)
