@@ -209,6 +209,9 @@ def install_demo(app: Starlette) -> None:
     app.router.routes.extend(
         [
             Route("/demo", demo_page, methods=["GET"]),
+            # Served as is, not redirected: a redirect to an absolute "/demo" would leave a
+            # proxy's prefix (jupyter-server-proxy), and the page finds its streams either way.
+            Route("/demo/", demo_page, methods=["GET"]),
             Route("/demo/stream", demo_stream, methods=["GET"]),
         ]
     )

@@ -1,0 +1,132 @@
+"""The classroom demo through a real Jupyter server's own URL, as on a JupyterHub.
+
+A real `jupyter server --ServerApp.base_url=/user/alice/` with jupyter-server-proxy, and the
+kit's server on a loopback port: Chromium opens `/user/alice/proxy/PORT/demo` (the only way a
+student's browser reaches a port on a hub host) and both panels must stream the whole answer.
+Before the page used relative URLs, this failed: its EventSources asked for `/demo/stream`,
+outside the prefix, and got 404.
+
+The URL is the one helpers.jupyter_url computes for a kernel of that server (JPY_PARENT_PID is
+the server's pid; list_running_servers() reads its runtime file), so detection and the proxy
+are tested together. Skips without Chromium or jupyter-server-proxy, except under CI=true.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from lab_harness import (
+    REPO,
+    _wait_until_ready,
+    chromium_page,
+    free_port,
+    stop_process_group,
+)
+from test_lesson04_browser import require_chromium
+
+from helpers.jupyter_url import current_jupyter, open_url, running_servers
+from helpers.server import LocalServer
+from helpers.server.model.simulated import answer_prompt
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = REPO / "test-artifacts"
+BASE_URL = "/user/alice/"
+PROMPT = "Compare websockets vs SSE"  # the page's default prompt
+
+
+def require_server_proxy() -> None:
+    try:
+        import jupyter_server_proxy  # noqa: F401
+    except ImportError:
+        reason = "jupyter-server-proxy is not installed (pip install -r requirements.txt)"
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail(f"CI is set, so this test must run: {reason}")
+        pytest.skip(reason)
+
+
+@contextlib.contextmanager
+def jupyter_server(root: Path) -> Iterator[tuple[subprocess.Popen, str, str, Path]]:
+    """A bare Jupyter server under /user/alice/ on 127.0.0.1: (process, url, token, runtime)."""
+    port, token = free_port(), secrets.token_hex(16)
+    runtime = root / "runtime"
+    root.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "JUPYTER_RUNTIME_DIR": str(runtime),
+        "JUPYTER_CONFIG_DIR": str(root / "config"),  # the user's config stays out
+        "IPYTHONDIR": str(root / "ipython"),
+    }
+    command = [
+        sys.executable, "-m", "jupyter", "server",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        "--ServerApp.port_retries=0",
+        f"--ServerApp.base_url={BASE_URL}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.terminals_enabled=False",
+    ]  # fmt: skip
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    log = root / "server.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            command, env=env, cwd=root, stdout=log_file, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}{BASE_URL.rstrip('/')}"
+        _wait_until_ready(url, token, process, log)
+        yield process, url, token, runtime
+    finally:
+        stop_process_group(process)
+
+
+def test_both_panels_stream_through_jupyter_server_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_chromium()
+    require_server_proxy()
+    expected = answer_prompt(PROMPT, seed=0)
+    with (
+        LocalServer(ttft=0.2, tokens_per_second=60) as demo_server,
+        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+    ):
+        demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
+        # What a kernel of this server sees: its parent's pid, and Jupyter's runtime files.
+        for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
+        assert [s["base_url"] for s in running_servers()] == [BASE_URL]
+        url = open_url(demo_port, "/demo", current_jupyter())
+        assert url.endswith(f"{BASE_URL}proxy/{demo_port}/demo"), url
+
+        with chromium_page(tmp_path / "profile") as page:
+            page.set_default_timeout(120_000)  # a busy machine: correctness, not speed
+            # The token logs the browser in (Jupyter sets its cookie); the streams then ride on it.
+            page.goto(f"{url}?token={token}&auto=1&ttft=200&tps=60")
+            assert page.evaluate("window.demo.demoBase()") == f"{BASE_URL}proxy/{demo_port}/demo"
+            blocking, streamed = page.evaluate("window.demo.last")
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "demo_through_jupyter_proxy.png"), full_page=True)
+
+            # And with a trailing slash, as a student may type it.
+            page.goto(f"{url}/?auto=1&ttft=0&tps=200&prompt=haiku")
+            slash_blocking, slash_streamed = page.evaluate("window.demo.last")
+
+    tokens = len(expected.tokens)
+    assert blocking["text"] == streamed["text"] == expected.text
+    assert blocking["events"] == 1 and streamed["events"] == tokens + 1  # one event per token
+    assert streamed["ttftMs"] < blocking["ttftMs"]  # through the proxy, streaming still streams
+    assert streamed["lost"] == streamed["duplicated"] == 0
+    assert slash_blocking["text"] == slash_streamed["text"] == answer_prompt("haiku", seed=0).text
