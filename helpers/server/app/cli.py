@@ -14,6 +14,7 @@ import argparse
 import socket
 import sys
 
+from helpers.jupyter_url import NotInJupyter, current_jupyter, proxied_url
 from helpers.server.app.demo import install_demo
 from helpers.server.app.server import (
     base_url_of,
@@ -128,14 +129,32 @@ def parse_demo_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--lan", action="store_true", help="listen on all interfaces")
     parser.add_argument("--api-key", default=None, help="required with --lan")
-    parser.add_argument("--port", type=int, default=DEMO_PORT, help="0 picks a free port")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help=f"0 picks a free port; default {DEMO_PORT}, or 0 inside Jupyter (many students, "
+        "one hub host)",
+    )
+    parser.add_argument(
+        "--jupyter",
+        action="store_true",
+        help="print only the jupyter-server-proxy URL; fail if not inside a Jupyter server",
+    )
     parser.add_argument("--ttft-ms", type=float, default=300.0, help="server default")
     parser.add_argument("--tokens-per-second", type=float, default=20.0, help="server default")
     return parser.parse_args(argv)
 
 
-def share_urls(host: str, port: int, api_key: str | None) -> list[str]:
-    """The lines to print: where the teacher and the students open the page."""
+def share_urls(host: str, port: int, api_key: str | None, proxied: str | None = None) -> list[str]:
+    """The lines to print: where the teacher and the students open the page.
+
+    Inside Jupyter (`proxied` given) 127.0.0.1 may be another machine than the browser's, so
+    only the jupyter-server-proxy URL is printed; a bare path means "on your hub's address".
+    """
+    if proxied is not None:
+        where = "" if proxied.startswith("http") else " (after your hub's address)"
+        return [f"Open in your browser{where}:  {proxied}"]
     lines = [f"On this machine:  http://127.0.0.1:{port}/demo"]
     if host != "127.0.0.1":
         lines.append(f"Students open:    http://{lan_address()}:{port}/demo?api_key={api_key}")
@@ -153,14 +172,29 @@ def demo_main(argv: list[str] | None = None) -> int:
         )
         return 2
     host = "0.0.0.0" if args.lan else "127.0.0.1"
+    jupyter = None if args.lan else current_jupyter()
+    port = args.port if args.port is not None else (DEMO_PORT if jupyter is None else 0)
+    if args.jupyter and jupyter is None:
+        print(NotInJupyter(port, "/demo"), file=sys.stderr)
+        return 2
     latency = LatencyProfile(args.ttft_ms / 1000, args.tokens_per_second)
     app = create_app(Simulation(latency), api_key=args.api_key)
     install_demo(app)
-    sock = bind_socket(host, args.port)
+    try:
+        sock = bind_socket(host, port)
+    except OSError as exc:
+        print(
+            f"Cannot listen on {host}:{port} ({exc.strerror}): another demo or server may have "
+            "it. Stop that one, or pick another port: --port 0 takes a free one.",
+            file=sys.stderr,
+        )
+        return 2
 
     def announce() -> None:
         print("Classroom demo ready. Ctrl-C stops it.", flush=True)
-        for line in share_urls(host, sock.getsockname()[1], args.api_key):
+        bound = sock.getsockname()[1]
+        proxied = None if jupyter is None else proxied_url(jupyter, bound, "/demo")
+        for line in share_urls(host, bound, args.api_key, proxied):
             print("  " + line, flush=True)
 
     return serve_until_interrupted(app, sock, announce)
