@@ -72,7 +72,7 @@ def metrics_text(timing: StreamTiming, state: str, now: float | None = None) -> 
             state,
             f"elapsed {format_s(elapsed)}",
             f"first token {format_ms(timing.ttft) if timing.ttft is not None else '…'}",
-            f"{len(timing.pieces)} tokens",
+            f"{len(timing.pieces)} piece{'' if len(timing.pieces) == 1 else 's'}",  # blocking: 1
             f"{rate:.1f} tokens/s" if rate is not None else "… tokens/s",
         ]
     )

@@ -28,18 +28,29 @@ def test_stubs_fail(number: int, learner) -> None:
 
 
 def test_exercise_1(solution):
-    assert_passes(lesson04.check_exercise_1(solution.visible_text_at), 1)
+    assert_passes(lesson04.check_exercise_1(solution.screen_text_at), 1)
 
 
-def test_exercise_1_rejects_strictly_before_and_the_token_count_mixup():
-    def strictly_before(timing, t):  # a piece arriving exactly at t is visible at t
-        return "".join(p for p, a in zip(timing.pieces, timing.arrivals, strict=True) if a < t)
+def test_exercise_1_rejects_the_arrivals_instead_of_the_redraws():
+    def arrived_by_t(timing, redraws, t):  # lesson 0's answer: ignores the throttle
+        return "".join(p for p, a in zip(timing.pieces, timing.arrivals, strict=True) if a <= t)
 
-    def pieces_not_seconds(timing, t):  # t read as a number of pieces
-        return "".join(timing.pieces[: int(t)])
+    assert_fails(lesson04.check_exercise_1(arrived_by_t), 1, "t=0.27", "at the next redraw")
+
+
+def test_exercise_1_rejects_a_redraw_that_shows_only_its_own_piece():
+    def one_piece_per_redraw(timing, redraws, t):
+        shown = sum(1 for r in redraws if r <= t)
+        return "".join(timing.pieces[:shown])
+
+    assert_fails(lesson04.check_exercise_1(one_piece_per_redraw), 1, "t=0.3: expected 'Hello, wor'")
+
+
+def test_exercise_1_rejects_strictly_before(solution):
+    def strictly_before(timing, redraws, t):
+        return solution.screen_text_at(timing, [r for r in redraws if r < t], t)
 
     assert_fails(lesson04.check_exercise_1(strictly_before), 1, "t=0.2: expected 'Hel', got ''")
-    assert_fails(lesson04.check_exercise_1(pieces_not_seconds), 1, "expected")
 
 
 # --- Exercise 2 ---------------------------------------------------------------------------------
@@ -85,6 +96,35 @@ def test_throttle_rules_accept_the_solution_on_random_arrivals(solution):
 
 def test_exercise_3(solution):
     assert_passes(asyncio.run(lesson04.check_exercise_3(solution.first_n_tokens)), 3)
+
+
+def test_exercise_3_accepts_the_lessons_own_close():
+    async def close_in_finally(open_stream, n):  # what section 5 teaches: await stream.close()
+        stream = open_stream()
+        text, count = "", 0
+        try:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                    count += 1
+                    if count >= n:
+                        break
+        finally:
+            await stream.close()
+        return text
+
+    async def async_with(open_stream, n):
+        text = ""
+        async with open_stream() as stream:
+            async for event in stream:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                    if len(text.split()) >= n:
+                        break
+        return text
+
+    assert_passes(asyncio.run(lesson04.check_exercise_3(close_in_finally)), 3)
+    assert_passes(asyncio.run(lesson04.check_exercise_3(async_with)), 3)
 
 
 def test_exercise_3_rejects_break_without_close_and_counting_every_event():

@@ -48,13 +48,13 @@ def test_text_html_escapes_model_output_and_keeps_whitespace():
 def test_metrics_text_while_waiting_and_after():
     timing = StreamTiming(started=10.0)
     assert metrics_text(timing, "waiting", now=10.25) == (
-        "waiting · elapsed 0.25 s · first token … · 0 tokens · … tokens/s"
+        "waiting · elapsed 0.25 s · first token … · 0 pieces · … tokens/s"
     )
     timing.record("a", now=10.2)
     timing.record("b", now=10.3)
     timing.finish(completed=True, now=10.4)
     assert metrics_text(timing, "complete", now=99.0) == (
-        "complete · elapsed 0.40 s · first token 200 ms · 2 tokens · 10.0 tokens/s"
+        "complete · elapsed 0.40 s · first token 200 ms · 2 pieces · 10.0 tokens/s"
     )
 
 
@@ -82,7 +82,7 @@ def test_run_shows_the_whole_text_and_completes():
     assert view.state == "complete"
     assert timing.text == "w0 w1 w2 w3 w4 "
     assert view.text.value == text_html("w0 w1 w2 w3 w4 ")
-    assert view.metrics.value.startswith("complete · ") and "5 tokens" in view.metrics.value
+    assert view.metrics.value.startswith("complete · ") and "5 pieces" in view.metrics.value
     assert view.stop_button.disabled
     assert "(complete)" in view.report()
 

@@ -5,7 +5,7 @@ Each check returns the line the notebook prints (helpers.checks says why it neve
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from itertools import pairwise
 from types import SimpleNamespace
 from typing import Any
@@ -24,27 +24,36 @@ def _timing(pieces: list[str], arrivals: list[float]) -> StreamTiming:
     return timing
 
 
-# --- Exercise 1: what could the user see at time t? ----------------------------------------------
+# --- Exercise 1: what is on screen at time t, behind a throttle? ---------------------------------
 
-VISIBLE_CASES = [
-    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.0, ""),
-    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.2, "Hel"),  # arrived exactly at t
-    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 0.31, "Hello, wor"),
-    (["Hel", "lo", ", wor", "ld"], [0.2, 0.25, 0.3, 0.5], 9.0, "Hello, world"),
-    (["whole answer"], [1.5], 1.4, ""),  # a blocking call: nothing, then everything
+PIECES = ["Hel", "lo", ", wor", "ld"]
+ARRIVALS = [0.2, 0.25, 0.3, 0.5]
+REDRAWS = [0.2, 0.3, 0.5]  # leading + trailing throttle, 0.1 s interval: 0.25 waits for 0.3
+SCREEN_CASES = [
+    (0.0, ""),
+    (0.2, "Hel"),  # a redraw exactly at t is on screen
+    (0.27, "Hel"),  # "lo" has arrived but is not drawn yet
+    (0.3, "Hello, wor"),  # the redraw at 0.3 draws everything that arrived by then
+    (0.45, "Hello, wor"),
+    (9.0, "Hello, world"),
 ]
 
 
-def check_exercise_1(visible_text_at: Callable[[StreamTiming, float], str]) -> str:
-    """Exercise 1: the text a user could see ``t`` seconds after the request."""
-    for pieces, arrivals, moment, expected in VISIBLE_CASES:
-        timing = _timing(pieces, arrivals)
-        result, error = call(1, visible_text_at, timing, moment, label="visible_text_at")
+def check_exercise_1(screen_text_at: Callable[[StreamTiming, list[float], float], str]) -> str:
+    """Exercise 1: the text on screen at ``t``: what had arrived by the last redraw up to ``t``."""
+    timing = _timing(PIECES, ARRIVALS)
+    for moment, expected in SCREEN_CASES:
+        result, error = call(1, screen_text_at, timing, list(REDRAWS), moment,
+                             label="screen_text_at")
         if error:
             return error
         if result != expected:
-            return failed(1, f"pieces {pieces} at {arrivals}, t={moment}: expected "
-                             f"{expected!r}, got {result!r}")
+            arrived = "".join(p for p, a in zip(PIECES, ARRIVALS, strict=True) if a <= moment)
+            hint = ""
+            if result == arrived:
+                hint = " (that is what had arrived; the screen shows it only at the next redraw)"
+            return failed(1, f"pieces {PIECES} at {ARRIVALS}, redraws at {REDRAWS}, t={moment}: "
+                             f"expected {expected!r}, got {result!r}{hint}")
     return passed(1)
 
 
@@ -103,16 +112,42 @@ def _event(kind: str, delta: str | None = None) -> SimpleNamespace:
     return SimpleNamespace(type=kind, delta=delta)
 
 
-async def _stream_with_events(closed: list[bool]) -> AsyncIterator[Any]:
-    """Like an SDK stream: events around the text deltas; records whether it was closed."""
-    try:
-        yield _event("response.created")
-        yield _event("response.in_progress")
-        for word in ["Streams ", "can ", "be ", "stopped ", "early ", "by ", "the ", "client."]:
-            yield _event("response.output_text.delta", word)
-        yield _event("response.completed")
-    finally:
-        closed.append(True)
+class _SDKLikeStream:
+    """Like the SDK's AsyncStream: events around the text deltas, ``await close()`` (and its
+    alias ``aclose()``), ``async with``; records whether it was closed."""
+
+    WORDS = ("Streams ", "can ", "be ", "stopped ", "early ", "by ", "the ", "client.")
+
+    def __init__(self, closed: list[bool]) -> None:
+        self._events = iter([
+            _event("response.created"),
+            _event("response.in_progress"),
+            *(_event("response.output_text.delta", word) for word in self.WORDS),
+            _event("response.completed"),
+        ])
+        self._closed = closed
+
+    def __aiter__(self) -> _SDKLikeStream:
+        return self
+
+    async def __anext__(self) -> Any:
+        try:
+            return next(self._events)
+        except StopIteration:
+            await self.close()  # like the SDK: a stream read to its end closes itself
+            raise StopAsyncIteration from None
+
+    async def close(self) -> None:
+        self._closed.append(True)
+
+    async def aclose(self) -> None:
+        await self.close()
+
+    async def __aenter__(self) -> _SDKLikeStream:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
 
 
 async def check_exercise_3(first_n_tokens: Callable[..., Any]) -> str:
@@ -120,7 +155,7 @@ async def check_exercise_3(first_n_tokens: Callable[..., Any]) -> str:
     for n, expected in [(3, "Streams can be "), (1, "Streams ")]:
         closed: list[bool] = []
         try:
-            result = await first_n_tokens(lambda c=closed: _stream_with_events(c), n)
+            result = await first_n_tokens(lambda c=closed: _SDKLikeStream(c), n)
         except Exception as error:
             return failed_with(3, error, "first_n_tokens")
         if result != expected:
@@ -128,5 +163,6 @@ async def check_exercise_3(first_n_tokens: Callable[..., Any]) -> str:
                              "(count only output_text.delta events)")
         if not closed:
             return failed(3, f"n={n}: the text is right, but the stream was not closed: "
-                             "breaking out of `async for` leaves an async stream open")
+                             "breaking out of `async for` leaves an async stream open "
+                             "(`await stream.close()` in a `finally`, or `async with`)")
     return passed(3)

@@ -7,11 +7,13 @@ from typing import Any
 from helpers.timing import StreamTiming, atimed_stream
 
 
-def visible_text_at(timing: StreamTiming, t: float) -> str:
-    """Every piece that had arrived by time t (a piece arriving exactly at t counts)."""
-    return "".join(
-        piece for piece, arrival in zip(timing.pieces, timing.arrivals, strict=True) if arrival <= t
-    )
+def screen_text_at(timing: StreamTiming, redraws: list[float], t: float) -> str:
+    """The screen changes only at a redraw, and a redraw shows everything arrived by then."""
+    drawn = [r for r in redraws if r <= t]
+    if not drawn:
+        return ""
+    last = drawn[-1]
+    return "".join(p for p, a in zip(timing.pieces, timing.arrivals, strict=True) if a <= last)
 
 
 def redraw_times(arrivals: list[float], interval: float) -> list[float]:

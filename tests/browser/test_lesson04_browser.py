@@ -89,8 +89,8 @@ def watch(page, selectors: list[str], seconds: float, every: float = 0.1) -> lis
 
 
 def token_count(metrics_line: str) -> int:
-    """'streaming · elapsed 1.20 s · first token 512 ms · 17 tokens · ...' -> 17"""
-    return int(re.search(r"(\d+) tokens\b", metrics_line).group(1))
+    """'streaming · elapsed 1.20 s · first token 512 ms · 17 pieces · ...' -> 17"""
+    return int(re.search(r"(\d+) pieces?\b", metrics_line).group(1))
 
 
 def test_live_view_types_updates_metrics_and_stops(tmp_path: Path):
