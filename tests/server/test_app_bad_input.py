@@ -107,7 +107,10 @@ def test_bad_responses_fields_name_the_param(http: httpx.Client, body: dict, par
         ({**GOOD_CHAT, "stream": "true"}, "stream"),
         ({**GOOD_CHAT, "stream_options": {"include_usage": True}}, "stream_options"),
         ({**GOOD_CHAT, "stream": True, "stream_options": 3}, "stream_options"),
-        ({**GOOD_CHAT, "stream": True, "stream_options": {"include_usage": "y"}}, "include_usage"),
+        (
+            {**GOOD_CHAT, "stream": True, "stream_options": {"include_usage": "y"}},
+            "stream_options.include_usage",
+        ),
         ({**GOOD_CHAT, "max_tokens": -5}, "max_tokens"),
         ({**GOOD_CHAT, "max_completion_tokens": True}, "max_completion_tokens"),
         ({**GOOD_CHAT, "seed": "x"}, "seed"),

@@ -23,6 +23,7 @@ import math
 from dataclasses import replace
 from typing import Any
 
+from helpers.server.dialects.params import check_chat_body, check_responses_body
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 
@@ -270,7 +271,8 @@ def apply_simulation(base: Simulation, overrides: Any) -> Simulation:
 
 
 def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimRequest:
-    """Check a POST /v1/responses body (the fields this server uses; others are ignored)."""
+    """Check a POST /v1/responses body: every field (dialects.params), then what we read."""
+    check_responses_body(body)
     model = _required_model(body)
     raw_input = body.get("input")
     if raw_input is None:
@@ -316,7 +318,8 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
 
 
 def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
-    """Check a POST /v1/chat/completions body (the fields this server uses)."""
+    """Check a POST /v1/chat/completions body: every field (dialects.params), then what we read."""
+    check_chat_body(body)
     model = _required_model(body)
     raw_messages = body.get("messages")
     if raw_messages is None:
@@ -346,7 +349,7 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
     simulation = apply_simulation(base, body.get("simulation"))
     seed = body.get("seed")
     if seed is not None and (body.get("simulation") or {}).get("seed") is None:
-        simulation = replace(simulation, seed=int(_number(seed, "seed", integer=True)))
+        simulation = replace(simulation, seed=seed)  # an int64, checked by dialects.params
     return SimRequest(
         api="chat",
         model=model,
