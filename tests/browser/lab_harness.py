@@ -24,17 +24,9 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.browser import CHROMIUM_ARGS  # the flags measured to work here
+
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -116,17 +116,23 @@ def test_both_panels_stream_through_jupyter_server_proxy(
             # The token logs the browser in (Jupyter sets its cookie); the streams then ride on it.
             page.goto(f"{url}?token={token}&auto=1&ttft=200&tps=60")
             assert page.evaluate("window.demo.demoBase()") == f"{BASE_URL}proxy/{demo_port}/demo"
-            blocking, streamed = page.evaluate("window.demo.last")
+            assert page.evaluate("window.demo.apiBase()") == f"{BASE_URL}proxy/{demo_port}/v1"
+            blocking, streamed, fetched = page.evaluate("window.demo.last")
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / "demo_through_jupyter_proxy.png"), full_page=True)
 
             # And with a trailing slash, as a student may type it.
             page.goto(f"{url}/?auto=1&ttft=0&tps=200&prompt=haiku")
-            slash_blocking, slash_streamed = page.evaluate("window.demo.last")
+            slash_blocking, slash_streamed, slash_fetched = page.evaluate("window.demo.last")
 
     tokens = len(expected.tokens)
     assert blocking["text"] == streamed["text"] == expected.text
+    # fetch() POSTed to the server's /v1/responses under the same prefix (with Jupyter's XSRF
+    # token, as JupyterLab does), and its stream came through as a stream too.
+    assert fetched["text"] == expected.text and fetched["lastEvent"] == "response.completed"
+    assert fetched["reads"] > 1
     assert blocking["events"] == 1 and streamed["events"] == tokens + 1  # one event per token
     assert streamed["ttftMs"] < blocking["ttftMs"]  # through the proxy, streaming still streams
     assert streamed["lost"] == streamed["duplicated"] == 0
-    assert slash_blocking["text"] == slash_streamed["text"] == answer_prompt("haiku", seed=0).text
+    haiku = answer_prompt("haiku", seed=0).text
+    assert slash_blocking["text"] == slash_streamed["text"] == slash_fetched["text"] == haiku

@@ -2,7 +2,10 @@
 
 What is proved here, in a real browser with the built-in EventSource:
 - the same prompt answered blocking (1 event) and streamed (1 event per token) gives the same
-  text, and the streamed side shows text first;
+  text, and the streamed side shows text first; the fetch() panel (POST /v1/responses with a
+  bearer token, ReadableStream + TextDecoder) shows the same text;
+- fetch()'s Stop (AbortController) ends the stream and the server stops generating; a dropped
+  fetch() stream stays dropped (no reconnect), where EventSource resumes;
 - when the server hangs up every N events, EventSource reconnects on its own (Last-Event-ID)
   and the page counts 0 lost and 0 duplicated tokens;
 - a bad query shows the server's error naming the parameter; LAN mode needs the key;
@@ -15,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -83,10 +87,13 @@ def shot(page: object, name: str) -> None:
 def test_blocking_and_streamed_side_by_side(browser: object, server: LocalServer) -> None:
     page = new_page(browser)
     page.goto(f"{root(server)}/demo?auto=1&ttft=200&tps=60")
-    blocking, streamed = page.evaluate("window.demo.last")
+    blocking, streamed, fetched = page.evaluate("window.demo.last")
     shot(page, "demo_side_by_side")
     tokens = len(answer_prompt(PROMPT, seed=0).tokens)
-    assert blocking["text"] == streamed["text"] == expected_text()
+    assert blocking["text"] == streamed["text"] == fetched["text"] == expected_text()
+    assert fetched["status"] == 200 and fetched["lastEvent"] == "response.completed"
+    assert not fetched["aborted"] and fetched["reads"] > 1
+    assert page.locator("#fetch .text").inner_text() == expected_text().strip()
     assert blocking["events"] == 1 and streamed["events"] == tokens + 1
     # The streamed side showed text before the blocking side had anything at all.
     assert streamed["ttftMs"] < blocking["ttftMs"]
@@ -103,7 +110,7 @@ def test_eventsource_reconnects_on_its_own_and_loses_nothing(
 ) -> None:
     page = new_page(browser)
     page.goto(f"{root(server)}/demo?auto=1&ttft=50&tps=100&drop=7")
-    _, streamed = page.evaluate("window.demo.last")
+    _, streamed, _ = page.evaluate("window.demo.last")
     shot(page, "demo_reconnects")
     tokens = len(answer_prompt(PROMPT, seed=0).tokens)
     assert streamed["text"] == streamed["finalText"] == expected_text()
@@ -137,13 +144,63 @@ def test_lan_mode_needs_the_key_in_the_url(browser: object) -> None:
         assert httpx.get(f"{base}/demo?api_key=wrong").status_code == 401
         page = new_page(browser)
         page.goto(f"{base}/demo?api_key=class-key&auto=1&prompt=haiku")
-        blocking, streamed = page.evaluate("window.demo.last")
-        assert streamed["text"] == blocking["text"] == expected_text("haiku")
+        blocking, streamed, fetched = page.evaluate("window.demo.last")
+        # EventSource passed the key in the URL; fetch() sent it as `Authorization: Bearer`.
+        assert streamed["text"] == blocking["text"] == fetched["text"] == expected_text("haiku")
         shot(page, "demo_lan_key")
         page.close()
         # The API itself still wants the header; the query key is honoured under /demo only.
         models = httpx.get(f"{srv.base_url}/models?api_key=class-key")
         assert models.status_code == 401
+
+
+def test_fetch_stop_ends_the_stream_and_the_server_stops(
+    browser: object, server: LocalServer
+) -> None:
+    page = new_page(browser)
+    page.goto(f"{root(server)}/demo")
+    result = page.evaluate(
+        """async () => {
+             const stopper = new AbortController();
+             const r = await window.demo.runFetch(
+               {prompt: "Compare websockets vs SSE", ttftMs: 0, tokensPerSecond: 20},
+               (x) => { if (x.text.length > 0 && !stopper.signal.aborted) stopper.abort(); },
+               stopper.signal);
+             return r; }"""
+    )
+    assert result["aborted"] and result["lastEvent"] != "response.completed"
+    assert 0 < len(result["text"]) < len(expected_text())
+    assert expected_text().startswith(result["text"])
+    wait_until_no_live_streams(server)  # the hang-up reached the server: it stopped generating
+    page.close()
+
+
+def wait_until_no_live_streams(server: LocalServer) -> None:
+    for _ in range(6000):  # poll: the server notices in milliseconds, a busy machine may be slow
+        if server.live_streams == 0:
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"{server.live_streams} streams still live after the browser hung up")
+
+
+def test_a_dropped_fetch_stream_stays_dropped(browser: object, server: LocalServer) -> None:
+    page = new_page(browser)
+    page.goto(f"{root(server)}/demo")
+    result = page.evaluate(
+        """async () => {
+             let seen = null;
+             const outcome = await window.demo.runFetch(
+               {prompt: "haiku", ttftMs: 0, tokensPerSecond: 50,
+                simulation: {fault: "drop", fault_after: 5}},
+               (x) => { seen = x; }).then(() => "completed", (err) => err.name);
+             return {outcome, text: seen && seen.text, reads: seen && seen.reads}; }"""
+    )
+    # The connection was cut after 5 deltas: fetch() rejects (a network error) and, unlike
+    # EventSource, never asks again; what arrived is the start of the answer, nothing more.
+    assert result["outcome"] == "TypeError"
+    assert expected_text("haiku").startswith(result["text"])
+    assert 0 < len(result["text"]) < len(expected_text("haiku"))
+    page.close()
 
 
 VIEWERS, STREAMS_PER_VIEWER = 20, 5  # Chromium allows 6 HTTP/1.1 connections per host/profile

@@ -6,7 +6,8 @@ The classroom demo: one prompt answered blocking and streamed, side by side, in 
     python -m helpers.server.demo --lan --api-key KEY  # students on the same network can join
 
 (the command line is in helpers.server.app.cli; every kit server mounts the demo's routes).
-The page (demo_page.html, next to this module) opens two `EventSource`s on the kit's own server:
+The page (demo_page.html, next to this module) has three panels. Two open an `EventSource` on the
+kit's own server:
 
     GET /demo/stream?prompt=...&mode=blocking|stream&ttft_ms=..&tokens_per_second=..&seed=..
 
@@ -15,6 +16,10 @@ one `done` event at the end, `stream` sends one `delta` event per token, then `d
 With `drop_every=N` the server cuts the connection after every N events: the browser's
 EventSource reconnects on its own with `Last-Event-ID`, and the server replays from its
 buffer (app.replay), so the page can count 0 lost and 0 duplicated tokens.
+
+The third panel is the `fetch()` variant: it POSTs to the server's own `/v1/responses` (same
+prefix as the page) with `Authorization: Bearer ...`, reads the body with a `ReadableStream` and a
+`TextDecoder`, and its Stop button aborts it (`AbortController`). It never reconnects by itself.
 
 EventSource can only GET and cannot set headers, so in LAN mode the API key travels as the
 query parameter `api_key` (the page passes on the one in its own URL). That puts the key in
