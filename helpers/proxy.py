@@ -102,9 +102,16 @@ def _nginx_time(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
-def render_config(prefix: Path, port: int, upstream: str, location: str) -> str:
-    """A whole nginx.conf: foreground, one worker, everything under `prefix`."""
+def render_config(
+    prefix: Path, port: int, upstream: str, location: str, *, http2: bool = False
+) -> str:
+    """A whole nginx.conf: foreground, one worker, everything under `prefix`.
+
+    `http2=True` adds `http2 on;`: on a plain (no TLS) port nginx then also speaks HTTP/2 to a
+    client that starts with the HTTP/2 preface (h2c, "prior knowledge"), and HTTP/1.1 to others.
+    """
     body = "\n".join("            " + line for line in location.strip().splitlines())
+    h2 = "\n        http2 on;" if http2 else ""
     return f"""\
 daemon off;
 worker_processes 1;
@@ -125,7 +132,7 @@ http {{
         keepalive 64;
     }}
     server {{
-        listen 127.0.0.1:{port};
+        listen 127.0.0.1:{port};{h2}
         location / {{
 {body}
         }}
@@ -184,16 +191,25 @@ class NginxProxy:
 
     Keyword arguments are those of `location_block`; or pass `location=` with your own
     directives for the inside of `location / { }` (upstream name: `http://kit_upstream`).
+    `http2=True` lets clients speak HTTP/2 without TLS (h2c) on the same port.
     `base_url` keeps the upstream's path, so `OpenAI(base_url=proxy.base_url)` just works.
     """
 
-    def __init__(self, upstream: str, *, location: str | None = None, **options: object) -> None:
+    def __init__(
+        self,
+        upstream: str,
+        *,
+        location: str | None = None,
+        http2: bool = False,
+        **options: object,
+    ) -> None:
         parts = urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname or parts.port is None:
             raise ValueError(f"upstream must look like http://127.0.0.1:PORT/v1, got {upstream!r}")
         if location is not None and options:
             raise ValueError("pass either location= or the location_block options, not both")
         self.upstream_address = f"{parts.hostname}:{parts.port}"
+        self.http2 = http2
         self.path = parts.path.rstrip("/")
         self.location = location if location is not None else location_block(**options)  # type: ignore[arg-type]
         self.base_url = ""
@@ -222,7 +238,9 @@ class NginxProxy:
         try:
             for _attempt in range(PORT_ATTEMPTS):
                 port = _free_port()
-                conf = render_config(self._prefix, port, self.upstream_address, self.location)
+                conf = render_config(
+                    self._prefix, port, self.upstream_address, self.location, http2=self.http2
+                )
                 (self._prefix / "nginx.conf").write_text(conf)
                 check_config(binary, self._prefix)
                 if self._launch(binary, port):
