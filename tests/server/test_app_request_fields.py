@@ -7,6 +7,7 @@ stream with a terminal event; anything else is a 4xx in OpenAI's shape naming th
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import openai
@@ -78,12 +79,12 @@ def test_a_huge_max_output_tokens_is_a_400_before_the_stream(client: OpenAI) -> 
         ("responses", {"service_tier": "gold"}, "service_tier", "invalid_value"),
         ("responses", {"store": "yes"}, "store", "invalid_type"),
         ("responses", {"include": ["message.output_text.logprobs"]}, "include[0]", "invalid_value"),
-        ("responses", {"tools": [{"type": "function", "name": "f"}]}, "tools",
+        ("responses", {"tools": [{"type": "web_search"}]}, "tools[0].type",
          "unsupported_parameter"),
-        ("responses", {"tool_choice": "required"}, "tool_choice", "unsupported_parameter"),
+        ("responses", {"tool_choice": "required"}, "tool_choice", "invalid_value"),
         ("responses", {"text": {"format": {"type": "json_object"}}}, "text.format",
-         "unsupported_parameter"),
-        ("responses", {"reasoning": {"effort": "low"}}, "reasoning", "unsupported_parameter"),
+         "invalid_value"),
+        ("responses", {"reasoning": {"effort": "maximal"}}, "reasoning.effort", "invalid_value"),
         ("responses", {"conversation": "conv_1"}, "conversation", "unsupported_parameter"),
         ("responses", {"stream_options": {"include_usage": True}}, "stream_options.include_usage",
          "unknown_parameter"),
@@ -99,10 +100,10 @@ def test_a_huge_max_output_tokens_is_a_400_before_the_stream(client: OpenAI) -> 
         ("chat", {"top_logprobs": 3}, "top_logprobs", "invalid_value"),
         ("chat", {"stop": ["\n"]}, "stop", "unsupported_parameter"),
         ("chat", {"response_format": {"type": "json_object"}}, "response_format",
+         "invalid_value"),
+        ("chat", {"tools": [{"type": "custom", "custom": {"name": "f"}}]}, "tools[0].type",
          "unsupported_parameter"),
-        ("chat", {"tools": [{"type": "function", "function": {"name": "f"}}]}, "tools",
-         "unsupported_parameter"),
-        ("chat", {"reasoning_effort": "low"}, "reasoning_effort", "unsupported_parameter"),
+        ("chat", {"reasoning_effort": "max"}, "reasoning_effort", "invalid_value"),
         ("chat", {"modalities": ["text", "audio"]}, "modalities", "unsupported_parameter"),
         ("chat", {"stream_options": {"include_usage": 1}}, "stream_options.include_usage",
          "invalid_type"),
@@ -177,7 +178,8 @@ def ends_well(api: str, client: OpenAI, fields: dict[str, Any]) -> str | None:
             last = responses_stream(client, fields)[-1].type
             return None if last in TERMINAL else f"last event {last}"
         reasons = [c.choices[0].finish_reason for c in chat_stream(client, fields) if c.choices]
-        return None if reasons[-1] in ("stop", "length") else f"finish reasons {reasons}"
+        ending = ("stop", "length", "tool_calls")
+        return None if reasons[-1] in ending else f"finish reasons {reasons}"
     except openai.APIStatusError as error:
         if 400 <= error.status_code < 500 and named_field(error.param, fields):
             return None
@@ -207,3 +209,34 @@ def test_fuzzed_requests_end_with_a_terminal_event_or_a_4xx_naming_a_field(
 ) -> None:
     fields = data.draw(bodies(RESPONSES_FIELDS if api == "responses" else CHAT_FIELDS))
     assert ends_well(api, client, fields) is None
+
+
+# --------------------------------------------------------------------------- previous_response_id
+
+
+def test_previous_response_id_must_name_a_response_this_server_issued(client: OpenAI) -> None:
+    first = client.responses.create(model=MODEL, input="Say hello")
+    background = list(client.responses.create(model=MODEL, input="Say hello", stream=True,
+                                              background=True))[-1].response
+    for previous in (first.id, background.id):
+        follow_up = client.responses.create(model=MODEL, input="Say hello",
+                                            previous_response_id=previous)
+        assert follow_up.status == "completed"
+    for extra in ({"stream": False}, {"stream": True}, {"stream": True, "background": True}):
+        error = refusal(partial(client.responses.create, model=MODEL, input="hi",
+                                previous_response_id="resp_nope", **extra))
+        assert (error.status_code, error.param, error.code) == (
+            400, "previous_response_id", "previous_response_not_found"
+        )
+        assert "'resp_nope' not found" in error.message
+
+
+def test_previous_response_id_over_the_websocket(client: OpenAI) -> None:
+    first = client.responses.create(model=MODEL, input="Say hello")
+    with client.responses.connect() as conn:
+        conn.response.create(model=MODEL, input="hi", previous_response_id="resp_nope")
+        error = next(iter(conn))
+        conn.response.create(model=MODEL, input="Say hello", previous_response_id=first.id)
+        created = next(iter(conn))
+    assert (error.type, error.error.code) == ("error", "previous_response_not_found")
+    assert created.response.previous_response_id == first.id

@@ -156,12 +156,13 @@ def test_two_responses_in_sequence_on_one_connection(client: OpenAI) -> None:
     with client.responses.connect() as conn:
         conn.response.create(model=MODEL, input=QUESTION)
         first = until_final(conn)
-        conn.response.create(model=MODEL, input="write a haiku", previous_response_id="resp_a")
+        first_id = first[-1].response.id  # an id this server issued (else a 400, as for real)
+        conn.response.create(model=MODEL, input="write a haiku", previous_response_id=first_id)
         second = until_final(conn)
     assert first[-1].response.id != second[-1].response.id
     assert text_of(first) == "".join(ANSWER)
     assert text_of(second) == answer_prompt("write a haiku").text
-    assert second[-1].response.previous_response_id == "resp_a"
+    assert second[-1].response.previous_response_id == first_id
 
 
 def test_a_second_create_while_streaming_is_refused_and_the_first_goes_on(client: OpenAI) -> None:

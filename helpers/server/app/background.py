@@ -118,6 +118,7 @@ async def create_response_or_background(request: Request) -> Any:
         if not background:
             return await answer(request, "responses", body, received_at)
         sim = parse_responses_request(body, simulation_for(request))
+        request.app.state.response_ids.check_previous(body)
         raise_pre_stream_fault(sim)  # "429" / "500" come before any stream, background or not
         if not sim.stream:
             raise RequestError(
@@ -133,6 +134,7 @@ async def create_response_or_background(request: Request) -> Any:
     frames = numbered_frames(sim, stop)
     first_id, first_frame = await anext(frames)  # response.created carries the response id
     response_id = _response_id_of(first_frame)
+    request.app.state.response_ids.add(response_id)
     registry = replay_registry(request.app)
     try:
         buffer = registry.start(response_id, _prepend((first_id, first_frame), frames), stop)

@@ -131,12 +131,15 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
     parse, events, collect, frames = _APIS[api]
     try:
         sim = parse(body, simulation_for(request))
+        request.app.state.response_ids.check_previous(body)  # (Chat refused the field already)
         sim = replace(sim, received_at=received_at)
         raise_pre_stream_fault(sim)
         sim = await admit(sim)  # a real model counts the prompt and refuses one too long
     except RequestError as error:
         return error_response(error)
     answer_id = new_id("resp_" if api == "responses" else "chatcmpl-")
+    if api == "responses":
+        request.app.state.response_ids.add(answer_id)
     live = request.app.state.live_streams
     if not sim.stream:
         return CollectedAnswer(collect(sim, answer_id), live, answer_id)

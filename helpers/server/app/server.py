@@ -74,6 +74,7 @@ from helpers.server.app.routes import (
     list_models,
     unexpected_error,
 )
+from helpers.server.dialects.common import IssuedIds
 from helpers.server.model.real import model_source_named
 from helpers.server.model.simulated import LatencyProfile
 from helpers.server.model.source import RequestError, Simulation
@@ -144,6 +145,7 @@ def create_app(
     app.state.simulation = simulation or Simulation()
     app.state.fault_budget = fault_count
     app.state.live_streams = {}
+    app.state.response_ids = IssuedIds()  # for previous_response_id, as the real API checks it
     app.state.started_at = time.time()
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key)

@@ -36,6 +36,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from helpers.server.dialects import responses_websocket as proto
+from helpers.server.dialects.common import IssuedIds
 from helpers.server.dialects.requests import parse_responses_request
 from helpers.server.model.simulated import LatencyProfile, answer_prompt, count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
@@ -91,11 +92,13 @@ class Session:
         close_socket: Callable[[int, str], Any],
         simulation: Simulation,
         stats: WsStats,
+        response_ids: IssuedIds | None = None,
     ):
         self._send_text = send_text
         self._close_socket = close_socket
         self.simulation = simulation
         self.stats = stats
+        self.response_ids = response_ids if response_ids is not None else IssuedIds()
         self.state = ConnState.IDLE
         self._seq = 0
         self._task: asyncio.Task[None] | None = None
@@ -138,6 +141,7 @@ class Session:
             return
         try:
             request = parse_responses_request(event.body, self.simulation)
+            self.response_ids.check_previous(event.body)
             refuse_before_stream(request)
         except RequestError as error:
             as_protocol = proto.ProtocolError(error.code or error.type, error.message, error.param)
@@ -249,6 +253,7 @@ class Session:
         """
         self._current = state
         self.stats.in_flight[state.id] = self
+        self.response_ids.add(state.id)
         try:
             first, self._seq = self._seq, self._seq + 4  # reserve: steer events may interleave
             for event in proto.opening_events(state, first):
@@ -340,7 +345,10 @@ async def responses_websocket(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await websocket.close(code, reason)
 
-    session = Session(websocket.send_text, close_socket, websocket.app.state.simulation, stats)
+    state = websocket.app.state
+    session = Session(
+        websocket.send_text, close_socket, state.simulation, stats, state.response_ids
+    )
     stats.open_connections += 1
     try:
         while True:
