@@ -222,6 +222,10 @@ def test_previous_response_id_must_name_a_response_this_server_issued(client: Op
         follow_up = client.responses.create(model=MODEL, input="Say hello",
                                             previous_response_id=previous)
         assert follow_up.status == "completed"
+    unstored = client.responses.create(model=MODEL, input="Say hello", store=False)
+    error = refusal(partial(client.responses.create, model=MODEL, input="hi",
+                            previous_response_id=unstored.id))
+    assert error.code == "previous_response_not_found"  # store: false, nothing to continue
     for extra in ({"stream": False}, {"stream": True}, {"stream": True, "background": True}):
         error = refusal(partial(client.responses.create, model=MODEL, input="hi",
                                 previous_response_id="resp_nope", **extra))

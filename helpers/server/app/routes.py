@@ -138,7 +138,7 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
     except RequestError as error:
         return error_response(error)
     answer_id = new_id("resp_" if api == "responses" else "chatcmpl-")
-    if api == "responses":
+    if api == "responses" and body.get("store") is not False:  # store: false keeps no id
         request.app.state.response_ids.add(answer_id)
     live = request.app.state.live_streams
     if not sim.stream:
