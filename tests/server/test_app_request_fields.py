@@ -135,6 +135,18 @@ def test_values_that_ask_for_nothing_new_are_accepted(client: OpenAI) -> None:
     assert chunks[-1].usage is not None
 
 
+def test_the_websocket_mode_takes_generate_true_and_refuses_what_it_cannot_do(
+    client: OpenAI,
+) -> None:
+    with client.responses.connect() as conn:
+        conn.response.create(model=MODEL, input="Say hello", generate=True, stream=True)
+        events = [next(iter(conn)) for _ in range(10)]
+        conn.response.create(model=MODEL, input="Say hello", stream_id="lane-2")
+        refused = next(iter(conn))
+    assert (events[-1].type, events[-1].response.output_text) == ("response.completed", "Hello!")
+    assert (refused.type, refused.error.param) == ("error", "stream_id")
+
+
 def test_the_websocket_mode_checks_the_same_fields(client: OpenAI) -> None:
     with client.responses.connect() as conn:
         conn.send({"type": "response.create", "model": MODEL, "input": "hi",  # type: ignore[typeddict-unknown-key]

@@ -86,6 +86,10 @@ def test_parse_create_and_steer() -> None:
          "previous_response_id"),
         ('{"type": "response.create", "input": "x", "background": true}', "invalid_value",
          "background"),
+        ('{"type": "response.create", "input": "x", "generate": false}', "unsupported_parameter",
+         "'generate'"),
+        ('{"type": "response.create", "input": "x", "stream_id": "lane-2"}',
+         "unsupported_parameter", "'stream_id'"),
     ],
 )
 def test_bad_frames_are_named(raw: str | bytes, code: str, names: str) -> None:

@@ -109,11 +109,25 @@ def _parse_steer(data: dict[str, Any]) -> SteerEvent:
 
 
 def _parse_create(data: dict[str, Any]) -> CreateEvent:
+    """The body of a POST /v1/responses, minus the WebSocket mode's own fields.
+
+    `generate: false` (prepare state, no output) and `stream_id` (parallel lanes on one socket)
+    are refused as not supported yet, rather than ignored: one response at a time here.
+    """
     body = {k: v for k, v in data.items() if k not in ("type", "stream")}
     if body.get("background"):
         raise ProtocolError(
             "invalid_value", "background is not supported over WebSocket", "background"
         )
+    if body.get("generate", True) is not True or "stream_id" in body:
+        param = "stream_id" if "stream_id" in body else "generate"
+        raise ProtocolError(
+            "unsupported_parameter",
+            f"The local server does not support '{param}' over WebSocket yet "
+            f"(value {body[param]!r:.40}).",
+            param,
+        )
+    body.pop("generate", None)
     return CreateEvent(body)  # the fields are checked like POST /v1/responses, by the server
 
 
