@@ -7,6 +7,11 @@ the very same chunks.
 
 The tokens and their timing come from helpers.server.model.tokens, stream faults included:
 an injected "error" becomes a `{"error": ...}` chunk.
+
+Function calls stream as `delta.tool_calls`: the first piece of call `i` carries `index: i`, its
+`id`, `type` and `function.name` (arguments ""), later pieces only `index` and
+`function.arguments`; the last chunk says `finish_reason: "tool_calls"`. A client (or the
+SDK's `chat.completions.stream()`) joins the arguments by `index`, never by arrival order.
 """
 
 from __future__ import annotations
@@ -18,18 +23,30 @@ from typing import Any
 
 from helpers.server.dialects.common import Event, new_id
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
-from helpers.server.model.tokens import answer_tokens
+from helpers.server.model.tokens import answer_pieces, planned_calls
 
 # --------------------------------------------------------------------------- Chat Completions
 
 
-def _chat_usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+def _chat_usage(generation: Generation, input_tokens: int) -> dict[str, Any]:
+    output_tokens = generation.output_tokens
     return {
         "prompt_tokens": input_tokens,
         "completion_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "prompt_tokens_details": {"cached_tokens": cached_tokens},
-        "completion_tokens_details": {"reasoning_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": generation.cached_tokens},
+        "completion_tokens_details": {"reasoning_tokens": generation.reasoning_tokens},
+    }
+
+
+def _tool_call_delta(index: int, piece: str, started: dict[int, str], name: str) -> dict[str, Any]:
+    """A call's first piece names it (index, id, name); later pieces carry only arguments."""
+    if index in started:
+        return {"index": index, "function": {"arguments": piece}}
+    started[index] = new_id("call_")
+    return {
+        "index": index, "id": started[index], "type": "function",
+        "function": {"name": name, "arguments": piece},
     }
 
 
@@ -57,10 +74,16 @@ async def chat_events(
             payload["usage"] = None
         return "chat.completion.chunk", payload
 
-    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    calls = planned_calls(request).calls
+    yield chunk({"role": "assistant", "content": None if calls else "", "refusal": None})
+    started: dict[int, str] = {}  # call index -> its id, once its first piece went out
     try:
-        async for token in answer_tokens(request, generation):
-            yield chunk({"content": token})
+        async for kind, index, piece in answer_pieces(request, generation):
+            if kind == "call":
+                call = _tool_call_delta(index, piece, started, calls[index].name)
+                yield chunk({"tool_calls": [call]})
+            elif kind == "text":
+                yield chunk({"content": piece})
     except StreamFailed as failure:
         error = {
             "message": str(failure),
@@ -70,18 +93,18 @@ async def chat_events(
         }
         yield "error", {"error": error}
         return
-    yield chunk({}, "length" if generation.truncated else "stop")
+    finish = "length" if generation.truncated else "tool_calls" if calls else "stop"
+    yield chunk({}, finish)
     if request.include_usage:
         _, last = chunk({})
-        usage = _chat_usage(
-            request.input_tokens, generation.output_tokens, generation.cached_tokens
-        )
+        usage = _chat_usage(generation, request.input_tokens)
         yield "chat.completion.chunk", {**last, "choices": [], "usage": usage}
 
 
 async def collect_chat(request: SimRequest, completion_id: str | None = None) -> dict[str, Any]:
     """The non-streamed chat completion, assembled from the same chunks (usage: the last one)."""
     pieces: list[str] = []
+    calls: dict[int, dict[str, Any]] = {}
     finish_reason, first, usage = None, None, None
     with_usage = replace(request, include_usage=True)  # the last chunk then carries the usage
     async for event_type, payload in chat_events(with_usage, completion_id):
@@ -95,9 +118,13 @@ async def collect_chat(request: SimRequest, completion_id: str | None = None) ->
             delta = choice["delta"]
             if "content" in delta and "role" not in delta:  # the first chunk only names the role
                 pieces.append(delta["content"])
+            for call in delta.get("tool_calls", ()):
+                _add_call_piece(calls, call)
             finish_reason = choice["finish_reason"] or finish_reason
     assert first is not None
-    message = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    if calls:
+        message.update(content=None, tool_calls=[calls[index] for index in sorted(calls)])
     return {
         "id": first["id"],
         "object": "chat.completion",
@@ -109,3 +136,14 @@ async def collect_chat(request: SimRequest, completion_id: str | None = None) ->
         ],
         "usage": usage,
     }
+
+
+def _add_call_piece(calls: dict[int, dict[str, Any]], piece: dict[str, Any]) -> None:
+    """Join a streamed tool call by its `index`: the first piece opens it, the rest append."""
+    function = piece["function"]
+    if piece["index"] not in calls:
+        calls[piece["index"]] = {
+            "id": piece["id"], "type": "function",
+            "function": {"name": function["name"], "arguments": ""},
+        }
+    calls[piece["index"]]["function"]["arguments"] += function["arguments"]

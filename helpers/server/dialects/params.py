@@ -9,10 +9,11 @@ and range, and its error shape (`param` names the field, `code` says what is wro
 
 - sampling and bookkeeping fields (temperature, top_p, penalties, seed, metadata, store, user,
   service_tier, ...) are checked and then have no effect on the simulated model's answer;
-- fields that would change the answer in ways the simulated model cannot follow yet (tools,
-  structured output, reasoning, logprobs, stop sequences, n > 1, audio, ...) are refused with a
-  400 naming the field, unless their value asks for nothing (`tools: []`, `tool_choice: "auto"`,
-  a plain-text format);
+- tools, tool_choice, the output format and reasoning change the answer: they are read and
+  checked in `dialects.tools` (the simulated model calls functions, writes JSON, reasons);
+- fields that would change the answer in ways the simulated model cannot follow yet (logprobs,
+  stop sequences, n > 1, audio, ...) are refused with a 400 naming the field, unless their
+  value asks for nothing;
 - a field neither API knows is refused the way each API refuses it.
 
 `simulation` (the kit's extension) is checked in `requests.apply_simulation`; the fields the
@@ -196,7 +197,6 @@ def any_value(value: Any, param: str) -> None:
 
 # --------------------------------------------------------------------------- the two APIs
 
-_PLAIN_TEXT = unsupported(lambda value: value == {"type": "text"})  # json_schema etc.: not yet
 _NOT_A_TOOL_CHOICE = unsupported(lambda value: value in ("auto", "none"))
 _NO_TOOLS = unsupported(lambda value: value == [])
 
@@ -214,8 +214,8 @@ _BOTH_APIS: dict[str, Check] = {
     "prompt_cache_key": string,
     "prompt_cache_retention": one_of("in_memory", "24h"),
     "service_tier": one_of("auto", "default", "flex", "scale", "priority"),
-    "tools": _NO_TOOLS,
-    "tool_choice": _NOT_A_TOOL_CHOICE,
+    "tools": any_value,  # tools, tool_choice, formats, reasoning: checked in dialects.tools
+    "tool_choice": any_value,
 }
 
 RESPONSES_FIELDS: dict[str, Check] = {
@@ -232,8 +232,9 @@ RESPONSES_FIELDS: dict[str, Check] = {
         "message.input_image.image_url", "computer_call_output.output.image_url",
         "code_interpreter_call.outputs", "reasoning.encrypted_content",
     )),  # "message.output_text.logprobs" is not listed: the simulated model has no logprobs
-    "text": object_of({"format": _PLAIN_TEXT, "verbosity": one_of("low", "medium", "high")}),
-    "reasoning": unsupported(lambda value: value == {}),
+    "text": object_of({"format": any_value, "verbosity": one_of("low", "medium", "high")}),
+    "reasoning": object_of({"effort": any_value, "summary": any_value,
+                            "generate_summary": any_value}),
     **{name: unsupported() for name in (
         "prompt", "conversation", "context_management", "background_options",
         "access_programs", "image", "moderation", "prompt_cache_options",
@@ -252,14 +253,15 @@ CHAT_FIELDS: dict[str, Check] = {
     "logprobs": boolean,
     "seed": integer(*INT64),
     "verbosity": one_of("low", "medium", "high"),
+    "reasoning_effort": any_value,
     "stream_options": object_of({"include_usage": boolean, "include_obfuscation": boolean}),
     "modalities": unsupported(lambda value: value == ["text"]),  # "audio": not yet
-    "response_format": _PLAIN_TEXT,
+    "response_format": any_value,
     "functions": _NO_TOOLS,
     "function_call": _NOT_A_TOOL_CHOICE,
     "stop": unsupported(),
     **{name: unsupported() for name in (
-        "reasoning_effort", "audio", "prediction", "web_search_options", "moderation",
+        "audio", "prediction", "web_search_options", "moderation",
         "prompt_cache_options",
     )},
 }

@@ -24,12 +24,15 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.server.dialects.params import check_chat_body, check_responses_body
+from helpers.server.dialects.tools import chat_features, responses_features
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 FAULTS = ("error", "drop", "stall", "429", "500", "529")
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
+_ECHOED = ("tools", "tool_choice", "parallel_tool_calls", "text", "reasoning")
+"""Request fields the Responses API echoes back in every Response object."""
 
 
 # --------------------------------------------------------------------------- raw body
@@ -314,6 +317,8 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
         simulation=apply_simulation(base, body.get("simulation")),
         instructions=instructions,
         messages=tuple(messages),
+        features=responses_features(body, all_text),
+        echo={key: body[key] for key in _ECHOED if body.get(key) is not None},
     )
 
 
@@ -341,6 +346,7 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
             code="empty_array",
         )
     messages = _messages_text(raw_messages, "messages", require_role=True)
+    all_text = "\n".join(text for _, text in messages)
     stream = _optional_bool(body, "stream")
     include_usage = _stream_options_include_usage(body.get("stream_options"), stream)
     max_tokens = _optional_positive_int(body, "max_completion_tokens")
@@ -354,12 +360,13 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
         api="chat",
         model=model,
         prompt=_prompt_of(messages),
-        input_tokens=count_tokens("\n".join(text for _, text in messages)),
+        input_tokens=count_tokens(all_text),
         stream=stream,
         max_tokens=max_tokens,
         simulation=simulation,
         include_usage=include_usage,
         messages=tuple(messages),
+        features=chat_features(body, all_text),
     )
 
 

@@ -19,8 +19,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from helpers.server.dialects.common import Event, new_id
+from helpers.server.dialects.responses_items import OutputItems, message_item, text_part
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
-from helpers.server.model.tokens import answer_tokens
+from helpers.server.model.tokens import answer_pieces, planned_calls
 
 # Fields of a Response that the simulated model never varies. The SDK validates each `response`
 # object against its `Response` model, so even fields the kit does not simulate (sampling
@@ -40,32 +41,18 @@ FIXED_RESPONSE_FIELDS: dict[str, Any] = {
 }
 
 
-def text_part(text: str) -> dict[str, Any]:
-    """An `output_text` content part, as carried by content_part events and message items."""
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
-
-
 # --------------------------------------------------------------------------- Responses API
 
 
-def _usage(input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> dict[str, Any]:
+def _usage(
+    input_tokens: int, output_tokens: int, cached_tokens: int = 0, reasoning_tokens: int = 0
+) -> dict[str, Any]:
     return {
         "input_tokens": input_tokens,
         "input_tokens_details": {"cached_tokens": cached_tokens, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
+        "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
         "total_tokens": input_tokens + output_tokens,
-    }
-
-
-def _message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
-    content = [] if text is None else [text_part(text)]
-    return {
-        "id": message_id,
-        "type": "message",
-        "status": status,
-        "role": "assistant",
-        "content": content,
     }
 
 
@@ -85,6 +72,7 @@ def _response_object(
         "output": [],
         "previous_response_id": None,
         "usage": None,
+        **request.echo,  # tools, tool_choice, text, reasoning, parallel_tool_calls as sent
         **fields,
     }
 
@@ -92,12 +80,14 @@ def _response_object(
 async def response_events(
     request: SimRequest, response_id: str | None = None
 ) -> AsyncIterator[Event]:
-    """The Responses API stream: created, in_progress, item/part added, deltas, done events."""
+    """The Responses API stream: created, in_progress, then each output item (reasoning,
+    function calls or a message) added, its deltas, its done events; then the final event."""
     generation = Generation()
-    response_id, message_id = response_id or new_id("resp_"), new_id("msg_")
+    response_id = response_id or new_id("resp_")
     created_at = int(time.time())
     sequence = itertools.count()
-    where = {"item_id": message_id, "output_index": 0, "content_index": 0}
+    reasoning = request.features.reasoning_effort not in (None, "none")
+    items = OutputItems(planned_calls(request), reasoning)
 
     def event(event_type: str, **fields: Any) -> Event:
         return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
@@ -107,31 +97,24 @@ async def response_events(
 
     yield event("response.created", response=response("in_progress"))
     yield event("response.in_progress", response=response("in_progress"))
-    yield event(
-        "response.output_item.added",
-        output_index=0,
-        item=_message_item(message_id, "in_progress", None),
-    )
-    yield event("response.content_part.added", **where, part=text_part(""))
-    pieces: list[str] = []
+    for event_type, fields in items.opening():
+        yield event(event_type, **fields)
     try:
-        async for token in answer_tokens(request, generation):
-            pieces.append(token)
-            yield event("response.output_text.delta", **where, delta=token, logprobs=[])
+        async for kind, index, piece in answer_pieces(request, generation):
+            for event_type, fields in items.piece(kind, index, piece):
+                yield event(event_type, **fields)
     except StreamFailed as failure:
         yield event("error", code="server_error", message=str(failure), param=None)
-        partial = _message_item(message_id, "incomplete", "".join(pieces))
         error = {"code": "server_error", "message": str(failure)}
-        yield event("response.failed", response=response("failed", error=error, output=[partial]))
+        yield event("response.failed", response=response("failed", error=error,
+                                                          output=items.output()))
         return
-    text = "".join(pieces)
-    yield event("response.output_text.done", **where, text=text, logprobs=[])
-    yield event("response.content_part.done", **where, part=text_part(text))
     status = "incomplete" if generation.truncated else "completed"
-    item = _message_item(message_id, status, text)
-    yield event("response.output_item.done", output_index=0, item=item)
-    usage = _usage(request.input_tokens, generation.output_tokens, generation.cached_tokens)
-    final = response(status, output=[item], usage=usage)
+    for event_type, fields in items.close(status):
+        yield event(event_type, **fields)
+    usage = _usage(request.input_tokens, generation.output_tokens, generation.cached_tokens,
+                   generation.reasoning_tokens)
+    final = response(status, output=items.output(), usage=usage)
     if generation.truncated:
         final["incomplete_details"] = {"reason": "max_output_tokens"}
         yield event("response.incomplete", response=final)
@@ -173,7 +156,7 @@ def cancelled_events(
     text, events, output = "".join(pieces), [], []
     if item_id is not None:
         where = {"item_id": item_id, "output_index": 0, "content_index": 0}
-        item = _message_item(item_id, "incomplete", text)
+        item = message_item(item_id, "incomplete", text)
         events += [
             event("response.output_text.done", **where, text=text, logprobs=[]),
             event("response.content_part.done", **where, part=text_part(text)),

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from helpers.server.model.simulated import LatencyProfile
+from helpers.server.model.tool_use import Features
 
 
 class RequestError(Exception):
@@ -82,6 +83,10 @@ class SimRequest:
     include_usage: bool = False  # chat only: stream_options.include_usage
     instructions: str | None = None  # responses only: echoed back like the real API
     messages: tuple[tuple[str, str], ...] = ()  # (role, text) of the whole conversation
+    # Tools, an output schema, reasoning (helpers.server.model.tool_use); default: plain text.
+    features: Features = field(default_factory=Features)
+    # Request fields a Response echoes back (tools, tool_choice, text, reasoning, ...).
+    echo: dict[str, Any] = field(default_factory=dict, compare=False)
     # Event-loop time the request arrived: the schedule starts here, so the server's own
     # parsing time is part of the TTFT instead of being added to it. None = when streaming starts.
     received_at: float | None = None
@@ -94,6 +99,7 @@ class Generation:
     output_tokens: int = 0
     cached_tokens: int = 0  # prompt tokens whose work was reused from an earlier request
     truncated: bool = False  # stopped by max tokens (or the context window), not by the model
+    reasoning_tokens: int = 0  # hidden thinking, also counted in output_tokens
 
 
 class StreamFailed(Exception):

@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
-from helpers.server.model.simulated import MODEL_ID, Answer, answer_prompt
+from helpers.server.model.simulated import MODEL_ID, Answer, answer_prompt, tokenize
 from helpers.server.model.source import (
     Generation,
     ModelSource,
+    RequestError,
     SimRequest,
     Simulation,
     StreamFailed,
 )
+from helpers.server.model.tool_use import Plan, plan
 
 INJECTED_ERROR_MESSAGE = "The simulated model failed mid-stream (injected fault 'error')."
 
@@ -125,11 +128,100 @@ def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[
     return with_stream_fault(source.generate(request, generation), request)
 
 
+Piece = tuple[str, int, str]
+"""(kind, index, text): kind "summary" (reasoning), "call" (arguments of call `index`) or "text"."""
+
+
+def _cut(pieces: list[list[str]], limit: int | None) -> tuple[list[list[str]], bool]:
+    """Keep the first `limit` tokens across all parts, like a real model's max tokens."""
+    if limit is None or sum(map(len, pieces)) <= limit:
+        return pieces, False
+    kept: list[list[str]] = []
+    for part in pieces:
+        kept.append(part[: max(0, limit)])
+        limit -= len(kept[-1])
+    return [part for part in kept if part], True
+
+
+async def _timed_parts(
+    request: SimRequest, parts: list[list[str]], kind: str, generation: Generation
+) -> AsyncIterator[Piece]:
+    """Several parts (two calls' arguments) on one schedule: one TTFT, then the decode rate."""
+    parts, generation.truncated = _cut(parts, request.max_tokens)
+    owners = [index for index, part in enumerate(parts) for _ in part]
+    flat = Answer(tuple(token for part in parts for token in part), generation.truncated, kind)
+    async for position, token in _numbered(timed_tokens(request, flat)):
+        generation.output_tokens += 1
+        yield kind, owners[position], token
+
+
+async def _numbered(tokens: AsyncIterator[str]) -> AsyncIterator[tuple[int, str]]:
+    position = 0
+    async for token in tokens:
+        yield position, token
+        position += 1
+
+
+def _after_thinking(request: SimRequest, the_plan: Plan, restart: bool) -> SimRequest:
+    """The visible answer waits for the hidden reasoning: its tokens at the decode rate."""
+    latency = request.simulation.latency
+    rate = latency.tokens_per_second
+    thinking = the_plan.reasoning_tokens / rate if rate > 0 else 0.0
+    latency = replace(latency, think_time=latency.think_time + thinking)
+    return replace(
+        request,
+        received_at=None if restart else request.received_at,
+        simulation=replace(request.simulation, latency=latency),
+    )
+
+
+async def answer_pieces(request: SimRequest, generation: Generation) -> AsyncIterator[Piece]:
+    """The answer as tagged pieces: a reasoning summary, then function-call arguments or text.
+
+    A plain-text request gets exactly `answer_tokens`, tagged ("text", 0, token).
+    """
+    the_plan = plan(request.prompt, request.features, request.simulation.seed)
+    if the_plan.summary:
+        quiet = replace(request, simulation=replace(request.simulation, fault=None))
+        summary = Answer(tuple(tokenize(the_plan.summary)), False, "summary")
+        async for token in timed_tokens(quiet, summary):
+            yield "summary", 0, token
+    visible = _after_thinking(request, the_plan, restart=the_plan.summary is not None)
+    if the_plan.calls:
+        parts = [tokenize(call.arguments) for call in the_plan.calls]
+        async for piece in _timed_parts(visible, parts, "call", generation):
+            yield piece
+    elif the_plan.text is not None:
+        async for piece in _timed_parts(visible, [tokenize(the_plan.text)], "text", generation):
+            yield piece
+    else:
+        async for token in answer_tokens(visible, generation):
+            yield "text", 0, token
+    generation.reasoning_tokens = the_plan.reasoning_tokens
+    generation.output_tokens += the_plan.reasoning_tokens
+
+
+def planned_calls(request: SimRequest) -> Plan:
+    """The plan alone (names and arguments), for dialects that name a call before its pieces."""
+    return plan(request.prompt, request.features, request.simulation.seed)
+
+
 async def admit(request: SimRequest) -> SimRequest:
     """Before the response starts: a real model counts the prompt with its own tokenizer and
     refuses one that does not fit (a 400, not a broken stream). The simulated model: as is."""
     source = source_for(request)
-    return request if source is None else await source.admit(request)
+    if source is None:
+        return request
+    asked = request.features.first_param()
+    if asked is not None:
+        raise RequestError(
+            f"The real local model ({source.model_id}) does not support {asked!r} (tools, "
+            "Structured Outputs and reasoning are simulated only): send model='kit-sim-1' "
+            "for the simulated model, or run this cell against the real API.",
+            param=asked,
+            code="unsupported_parameter",
+        )
+    return await source.admit(request)
 
 
 def source_for(request: SimRequest) -> ModelSource | None:

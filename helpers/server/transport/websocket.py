@@ -330,6 +330,13 @@ def refuse_before_stream(request: SimRequest) -> None:
             "simulated fault 'error' is only available over HTTP; over WebSocket use 'drop', "
             "'stall', '429' or '500'", param="simulation.fault",
         )
+    asked = request.features.first_param()
+    if asked is not None:  # the WebSocket mode streams text only (on the local server only)
+        raise RequestError(
+            f"The local server's WebSocket mode streams text only: {asked!r} works over HTTP "
+            "(client.responses.create / .stream), not over responses.connect() yet.",
+            param=asked, code="unsupported_parameter",
+        )
 
 
 async def responses_websocket(websocket: WebSocket) -> None:

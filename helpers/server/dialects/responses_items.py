@@ -1,0 +1,163 @@
+"""Layer: dialects. May import: helpers.server.model, other dialects modules. No I/O.
+
+The output items of one Responses stream, opened and closed as the model's pieces arrive: a
+`reasoning` item (its summary streamed as `response.reasoning_summary_text.delta`), one
+`function_call` item per call (`response.function_call_arguments.delta`), or a `message`.
+
+Why a state machine: each item must be announced (`response.output_item.added`) before its
+first delta and closed (`.done` events, then `response.output_item.done`) before the next item
+opens, each with its own `output_index`. Items never interleave here: call 0's arguments all
+arrive before call 1 is opened (the real API may interleave; a client keyed by `output_index`
+or `item_id` handles both). Every shape follows the openai SDK's models in
+`openai/types/responses/`, which the tests parse the events with.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from helpers.server.dialects.common import new_id
+from helpers.server.model.tool_use import Plan
+
+Fields = tuple[str, dict[str, Any]]  # an event type and its fields, without sequence_number
+
+
+def text_part(text: str) -> dict[str, Any]:
+    """An `output_text` content part, as carried by content_part events and message items."""
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
+    content = [] if text is None else [text_part(text)]
+    return {
+        "id": message_id,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": content,
+    }
+
+
+@dataclass
+class _Item:
+    kind: str  # "reasoning", "call" or "text"
+    index: int  # the call's number within the plan (0 for the others)
+    output_index: int
+    item_id: str
+    pieces: list[str] = field(default_factory=list)
+    call_id: str = ""
+    name: str = ""
+    status: str = "in_progress"
+
+    def snapshot(self, status: str) -> dict[str, Any]:
+        text = "".join(self.pieces)
+        if self.kind == "reasoning":
+            summary = [{"type": "summary_text", "text": text}] if self.pieces else []
+            return {"id": self.item_id, "type": "reasoning", "summary": summary, "status": status}
+        if self.kind == "call":
+            return {
+                "id": self.item_id, "type": "function_call", "status": status,
+                "call_id": self.call_id, "name": self.name, "arguments": text,
+            }
+        return message_item(self.item_id, status, text if status != "in_progress" else None)
+
+
+class OutputItems:
+    """The items of one response so far; each method returns the events to send, in order."""
+
+    def __init__(self, plan: Plan, reasoning: bool) -> None:
+        self.plan = plan
+        self._opening: list[Fields] = []
+        self.items: list[_Item] = []
+        self.open: _Item | None = None
+        if reasoning:
+            self._opening = self._start("reasoning", 0)
+        elif not plan.calls:
+            self._opening = self._start("text", 0)  # plain text: the message opens at once
+
+    def opening(self) -> list[Fields]:
+        """Events before the first piece (a reasoning item, or the message of a plain answer)."""
+        events, self._opening = self._opening, []
+        return events
+
+    def _where(self, item: _Item) -> dict[str, Any]:
+        where: dict[str, Any] = {"item_id": item.item_id, "output_index": item.output_index}
+        if item.kind == "text":
+            where["content_index"] = 0
+        if item.kind == "reasoning":
+            where["summary_index"] = 0
+        return where
+
+    def _start(self, kind: str, index: int) -> list[Fields]:
+        prefix = {"reasoning": "rs_", "call": "fc_", "text": "msg_"}[kind]
+        item = _Item(kind, index, len(self.items), new_id(prefix))
+        if kind == "call":
+            item.call_id, item.name = new_id("call_"), self.plan.calls[index].name
+        self.items.append(item)
+        self.open = item
+        events: list[Fields] = [(
+            "response.output_item.added",
+            {"output_index": item.output_index, "item": item.snapshot("in_progress")},
+        )]
+        if kind == "text":
+            events.append(("response.content_part.added", {**self._where(item),
+                                                           "part": text_part("")}))
+        return events
+
+    def _summary_started(self, item: _Item) -> list[Fields]:
+        part = {"type": "summary_text", "text": ""}
+        return [("response.reasoning_summary_part.added", {**self._where(item), "part": part})]
+
+    def piece(self, kind: str, index: int, text: str) -> list[Fields]:
+        """One piece from the model: open its item if needed, then its delta event."""
+        events: list[Fields] = []
+        item = self.open
+        same = item is not None and item.kind == ("reasoning" if kind == "summary" else kind)
+        if not same or (item is not None and item.index != index):
+            events += self.close()
+            events += self._start(kind, index)
+            item = self.open
+        assert item is not None
+        if kind == "summary" and not item.pieces:
+            events += self._summary_started(item)
+        item.pieces.append(text)
+        delta_type = {
+            "summary": "response.reasoning_summary_text.delta",
+            "call": "response.function_call_arguments.delta",
+            "text": "response.output_text.delta",
+        }[kind]
+        fields = {**self._where(item), "delta": text}
+        if kind == "text":
+            fields["logprobs"] = []
+        return [*events, (delta_type, fields)]
+
+    def close(self, status: str = "completed") -> list[Fields]:
+        """Close the open item: its `.done` events, then `response.output_item.done`."""
+        item, self.open = self.open, None
+        if item is None:
+            return []
+        item.status = status
+        text, where = "".join(item.pieces), self._where(item)
+        events: list[Fields] = []
+        if item.kind == "reasoning" and item.pieces:
+            part = {"type": "summary_text", "text": text}
+            events += [
+                ("response.reasoning_summary_text.done", {**where, "text": text}),
+                ("response.reasoning_summary_part.done", {**where, "part": part}),
+            ]
+        elif item.kind == "call":
+            events.append(("response.function_call_arguments.done",
+                           {**where, "arguments": text, "name": item.name}))
+        elif item.kind == "text":
+            events += [
+                ("response.output_text.done", {**where, "text": text, "logprobs": []}),
+                ("response.content_part.done", {**where, "part": text_part(text)}),
+            ]
+        done = {"output_index": item.output_index, "item": item.snapshot(status)}
+        return [*events, ("response.output_item.done", done)]
+
+    def output(self, open_status: str = "incomplete") -> list[dict[str, Any]]:
+        """Every item as the final Response lists it (one still open is cut short)."""
+        return [item.snapshot(open_status if item is self.open else item.status)
+                for item in self.items]
