@@ -235,7 +235,7 @@ class RealModel:
 
     def __init__(self, spec: ModelSpec, path: Path) -> None:
         self.spec, self.path, self.model_id = spec, path, spec.model_id
-        self.context = CONTEXT_TOKENS
+        self.threads, self.context = N_THREADS, CONTEXT_TOKENS  # as llama_process.py uses them
         self.deaths: list[str] = []  # why each earlier model process ended, oldest first
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
