@@ -69,14 +69,10 @@ PERSON_SCHEMA = to_strict_json_schema(Person)
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: LocalServer) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+def client() -> Iterator[OpenAI]:
+    """One server for the module, no delays: these tests compare shapes and orders."""
+    with LocalServer(ttft=0, tokens_per_second=0) as server:
+        yield OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
 def refusal(call: Any) -> openai.APIStatusError:

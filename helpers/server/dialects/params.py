@@ -32,9 +32,9 @@ Check = Callable[[Any, str], None]
 """Raises RequestError naming `param` when the value is not acceptable; None is never passed."""
 
 INT64 = (-(2**63), 2**63 - 1)
-MIN_OUTPUT_TOKENS = 1
-"""The real Responses API's minimum is 16; the kit's lessons and tests still ask for fewer, so
-the local server accepts 1 and up (README: "What the local server checks")."""
+MIN_OUTPUT_TOKENS = 16
+"""The real Responses API's minimum for `max_output_tokens` (its error names it); the local server
+refuses fewer too, so a lesson that works here works there."""
 MAX_OUTPUT_TOKENS = 128_000
 """The largest output a current OpenAI model allows (the real limit depends on the model)."""
 
