@@ -1,0 +1,82 @@
+"""A JupyterHub for one class, on this machine only: the example the README's teacher page uses.
+
+    KIT_HUB_DIR=/tmp/kit-hub .venv/bin/jupyterhub -f data/hub/jupyterhub_config.py
+
+What it sets up, for a rehearsal on a laptop or a test (never for real students as it is):
+- everything on 127.0.0.1 (the hub, its proxy, every student's server): nothing reaches the
+  network, and a student reaches a port on the host only as /user/NAME/proxy/PORT/ through
+  jupyter-server-proxy, behind the hub's login;
+- the *dummy* authenticator (any password works) and the *simple* spawner (each student's server
+  is a local process of the hub's own user, with a home under KIT_HUB_DIR): no system accounts;
+- students alice, bob, carol in a group, and a teacher whose *named server* "demo" runs
+  `make demo`; a role lets the students open that one server, nothing else of the teacher's.
+
+For a real class, change these, in words:
+- The Littlest JupyterHub (one VM, up to ~100 users): install it with its bootstrap script,
+  add the kit with `sudo -E pip install -r requirements.txt` into its user environment, and put
+  only the `load_groups`/`load_roles`/`allow_named_servers` lines below into a file under
+  /opt/tljh/config/jupyterhub_config.d/. TLJH brings its own authenticator (choose a real one:
+  GitHub, your school's OAuth, or its first-use authenticator), its systemd spawner and Traefik
+  with TLS.
+- Zero to JupyterHub (Kubernetes): build a user image `FROM quay.io/jupyter/minimal-notebook`
+  with `pip install -r requirements.txt` (jupyter-server-proxy is in it), set it as
+  `singleuser.image`, give each user 1-2 CPU and 2 GB, and put the groups and roles under
+  `hub.loadRoles` / `hub.config.JupyterHub.load_groups` in values.yaml. Its KubeSpawner and
+  configurable-http-proxy replace the simple spawner here; the authenticator is your choice.
+- Either way: HTTPS, a real authenticator, and a cookie secret and database that survive a
+  restart. Nothing in this file is safe on a network.
+"""
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+c = get_config()  # noqa: F821 -- JupyterHub provides get_config() when it loads this file
+
+STATE = Path(os.environ.get("KIT_HUB_DIR", "/tmp/kit-hub"))
+STATE.mkdir(parents=True, exist_ok=True)
+VENV_BIN = Path(sys.executable).parent  # the kit's .venv: jupyterhub-singleuser and the lessons
+
+# --- one machine, loopback only --------------------------------------------------------------
+c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ.get('KIT_HUB_PORT', '8000')}"
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
+# configurable-http-proxy comes from npm (`npm install --prefix DIR configurable-http-proxy`).
+chp = os.environ.get("KIT_CHP") or shutil.which("configurable-http-proxy")
+if chp:
+    c.ConfigurableHTTPProxy.command = [chp]
+
+# --- who logs in: for a rehearsal only (any password is accepted) ----------------------------
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.allow_all = True
+c.Authenticator.admin_users = {"teacher"}
+
+# --- each student's server: a local process running the kit's .venv --------------------------
+c.JupyterHub.spawner_class = "simple"  # no system users; every server runs as the hub's user
+c.SimpleLocalProcessSpawner.home_dir_template = str(STATE / "home" / "{username}")
+c.Spawner.cmd = [str(VENV_BIN / "jupyterhub-singleuser")]
+c.Spawner.args = ["--allow-root"] if os.geteuid() == 0 else []
+c.Spawner.default_url = "/lab"
+c.Spawner.environment = {"KIT_BACKEND": "local"}  # offline lessons, whatever keys are around
+c.Spawner.start_timeout = 120  # 30 servers starting at once on a small VM are slow
+c.Spawner.http_timeout = 120
+
+# --- the teacher's demo, viewed by the students through the hub ------------------------------
+# The teacher starts a second, *named* server called "demo" (Hub home page -> "demo" -> Start)
+# and runs `make demo` in its terminal; it prints /user/teacher/demo/proxy/PORT/demo. The role
+# below lets students open exactly that server, behind their own hub login: no port is opened
+# to the network, and the teacher's main server (notebooks, files) stays private.
+c.JupyterHub.allow_named_servers = True
+c.JupyterHub.load_groups = {"students": {"users": ["alice", "bob", "carol"]}}
+c.JupyterHub.load_roles = [
+    {
+        "name": "view-the-teachers-demo",
+        "description": "Open the teacher's 'demo' server, where the classroom demo runs",
+        "scopes": ["access:servers!server=teacher/demo"],
+        "groups": ["students"],
+    }
+]
