@@ -118,6 +118,7 @@ browser-deps:
 bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_sse.py
 	$(BIN)/python benchmarks/bench_server.py
+	$(BIN)/python benchmarks/bench_proxy.py
 	$(BIN)/python benchmarks/bench_demo.py
 	$(BIN)/python benchmarks/bench_token_to_dom.py
 
