@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 
 import httpx
+import openai
 import pytest
 from openai import AsyncOpenAI, NotFoundError, OpenAI
 
@@ -117,14 +118,20 @@ def test_input_as_message_list_answers_the_last_user_message(client: OpenAI) -> 
     assert response.instructions == "Be brief."
 
 
+def test_max_output_tokens_below_the_real_apis_minimum_is_refused(client: OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError, match=r"max_output_tokens.*>= 16") as refused:
+        client.responses.create(model="m", input="What is SSE?", stream=True, max_output_tokens=15)
+    assert refused.value.body["param"] == "max_output_tokens"
+
+
 def test_max_output_tokens_gives_an_incomplete_response(client: OpenAI) -> None:
     events = list(
-        client.responses.create(model="m", input="What is SSE?", stream=True, max_output_tokens=3)
+        client.responses.create(model="m", input="What is SSE?", stream=True, max_output_tokens=16)
     )
     assert events[-1].type == "response.incomplete"
     assert events[-1].response.incomplete_details.reason == "max_output_tokens"
-    assert events[-1].response.usage.output_tokens == 3
-    whole = client.responses.create(model="m", input="What is SSE?", max_output_tokens=3)
+    assert events[-1].response.usage.output_tokens == 16
+    whole = client.responses.create(model="m", input="What is SSE?", max_output_tokens=16)
     assert whole.status == "incomplete" and whole.output_text == "".join(
         tokenize(whole.output_text)
     )

@@ -182,7 +182,7 @@ def test_models_lists_the_real_model_then_the_simulated_one(client: OpenAI) -> N
 
 
 def test_llama_cpp_runs_in_its_own_process_only(client: OpenAI, model: RealModel) -> None:
-    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=2).output_text
+    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=16).output_text
     assert model.pid is not None and model.pid != os.getpid()
     assert "llama_cpp" not in sys.modules  # this process (the server's) never loaded it
 
@@ -256,7 +256,7 @@ def test_greedy_answers_repeat_streamed_or_not_cached_or_not(client: OpenAI) -> 
     # "What is the capital of France?" is a near-tie for this model ("La" 24.07 vs "The" 23.93
     # when the prompt is read in one batch): the case read_all_but_last exists for.
     question = "What is the capital of France?"
-    client.responses.create(model=MODEL, input="Hi", max_output_tokens=2)  # not cached: cold
+    client.responses.create(model=MODEL, input="Hi", max_output_tokens=16)  # not cached: cold
     blocking = client.chat.completions.create(
         model=MODEL, messages=[{"role": "user", "content": question}], max_tokens=40
     )
@@ -277,10 +277,10 @@ def test_greedy_answers_repeat_streamed_or_not_cached_or_not(client: OpenAI) -> 
 def test_repeating_a_prompt_reuses_its_prefill(client: OpenAI) -> None:
     document = " ".join(f"Fact {n}: streaming shows text early." for n in range(40))
     first = client.responses.create(
-        model=MODEL, instructions=document, input="Summarise the facts.", max_output_tokens=5
+        model=MODEL, instructions=document, input="Summarise the facts.", max_output_tokens=16
     )
     again = client.responses.create(
-        model=MODEL, instructions=document, input="Which fact is first?", max_output_tokens=5
+        model=MODEL, instructions=document, input="Which fact is first?", max_output_tokens=16
     )
     cached = again.usage.input_tokens_details.cached_tokens
     assert first.usage.input_tokens > 300
@@ -291,7 +291,7 @@ def test_a_prompt_too_long_is_refused_before_streaming(client: OpenAI) -> None:
     with pytest.raises(openai.BadRequestError, match="context window is 2048 tokens") as error:
         client.responses.create(model=MODEL, input="word " * 3000, stream=True)
     assert error.value.body["code"] == "context_length_exceeded"
-    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=3).output_text
+    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=16).output_text
 
 
 def test_hanging_up_stops_generation(client: OpenAI, server: LocalServer, model: RealModel) -> None:
@@ -306,7 +306,7 @@ def test_hanging_up_stops_generation(client: OpenAI, server: LocalServer, model:
             break
     stream.close()
     # The story would run to 1500 tokens (about 20 s here); the worker sees the hang-up and stops.
-    answer = client.responses.create(model=MODEL, input="Hi", max_output_tokens=3)
+    answer = client.responses.create(model=MODEL, input="Hi", max_output_tokens=16)
     assert answer.status in ("completed", "incomplete")  # it queued behind the story: so it ended
     assert model.stats.cancelled == before + 1
     assert 3 <= model.stats.cancelled_after_tokens[-1] < 1000
@@ -440,7 +440,7 @@ def test_a_crash_mid_chat_stream_raises_an_api_error_naming_the_signal(
 
 
 def test_a_crash_before_the_stream_starts_is_a_503(client: OpenAI, model: RealModel) -> None:
-    client.responses.create(model=MODEL, input="Hi", max_output_tokens=1)  # a process is running
+    client.responses.create(model=MODEL, input="Hi", max_output_tokens=16)  # a process is running
     pid = model.pid
     os.kill(pid, signal.SIGSTOP)  # frozen: the next request waits for its prompt to be counted
     outcome: list[BaseException] = []

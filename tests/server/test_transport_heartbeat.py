@@ -40,7 +40,7 @@ def body(**simulation: object) -> dict:
         "model": "kit-sim-1",
         "input": "Why stream?",
         "stream": True,
-        "max_output_tokens": 8,
+        "max_output_tokens": 16,
         "simulation": {**SLOW_START, **simulation},
     }
 
@@ -68,7 +68,7 @@ def test_the_kits_decoder_ignores_them(server: LocalServer) -> None:
 
     assert beating.comments() >= 2
     assert events(beating.body) == events(plain.body)
-    assert len(beating.arrivals(DELTA)) == 8
+    assert len(beating.arrivals(DELTA)) == 16  # max_output_tokens
 
 
 def test_the_sdk_is_unaffected_responses(client: OpenAI) -> None:
@@ -77,7 +77,7 @@ def test_the_sdk_is_unaffected_responses(client: OpenAI) -> None:
             model="kit-sim-1",
             input="Why stream?",
             stream=True,
-            max_output_tokens=8,
+            max_output_tokens=16,
             extra_body={"simulation": {**SLOW_START, **simulation}},
         )
         events = list(stream)
