@@ -137,7 +137,8 @@ def _json_object_answer(prompt: str, seed: int) -> str:
 
 
 def _summary(prompt: str, calls: list[tuple[FunctionTool, str]], features: Features) -> str:
-    topic = " ".join(sorted(_words(prompt))[:3]) or "the question"
+    content = [w for w in re.findall(r"[A-Za-z]{3,}", prompt) if w.lower() not in _STOP_WORDS]
+    topic = " ".join(dict.fromkeys(content[:3])) or "the question"
     if calls:
         names = ", ".join(dict.fromkeys(tool.name for tool, _ in calls))
         step = f"The user asks about {topic}. I should call {names} and use its result."
