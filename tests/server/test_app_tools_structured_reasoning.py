@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Literal
 
+import httpx2
 import jsonschema
 import openai
 import pytest
@@ -19,14 +20,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai import OpenAI, pydantic_function_tool
 from openai.lib._pydantic import to_strict_json_schema
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.responses import Response as ResponseModel
 from openai.types.responses import (
     ResponseFunctionCallArgumentsDeltaEvent,
     ResponseFunctionCallArgumentsDoneEvent,
     ResponseFunctionToolCall,
     ResponseReasoningItem,
     ResponseReasoningSummaryTextDeltaEvent,
+    ResponseStreamEvent,
 )
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from helpers.server import LocalServer
 from helpers.server.dialects.requests import parse_chat_request, parse_responses_request
@@ -80,6 +84,45 @@ def refusal(call: Any) -> openai.APIStatusError:
         call()
     assert caught.value.status_code == 400
     return caught.value
+
+
+# --------------------------------------------------------------------------- shapes, validated
+
+
+def raw_events(client: OpenAI, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The JSON of every SSE frame, as sent (the SDK's streams build events without validating)."""
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+    url = str(client.base_url).rstrip("/") + path
+    with httpx2.stream("POST", url, json=body, headers=headers) as reply:
+        assert reply.status_code == 200, reply.read()
+        return [json.loads(line[6:]) for line in reply.iter_lines()
+                if line.startswith("data: ") and line != "data: [DONE]"]
+
+
+FEATURE_BODIES = [
+    {"input": TWO_CITIES, "tools": RESPONSES_TOOLS},
+    {"input": "Explain SSE", "reasoning": {"effort": "low", "summary": "auto"}},
+    {"input": "Describe Ada", "text": {"format": {"type": "json_schema", "name": "person",
+                                                  "schema": PERSON_SCHEMA, "strict": True}}},
+]
+
+
+@pytest.mark.parametrize("fields", FEATURE_BODIES, ids=["tools", "reasoning", "json_schema"])
+def test_every_event_validates_against_the_sdks_models(client: OpenAI, fields: dict) -> None:
+    body = {"model": MODEL, "stream": True, **fields}
+    adapter = TypeAdapter(ResponseStreamEvent)
+    events = [adapter.validate_python(e) for e in raw_events(client, "/responses", body)]
+    assert events[-1].type == "response.completed"
+    whole = client.responses.with_raw_response.create(**{**body, "stream": False}).http_response
+    ResponseModel.model_validate(whole.json())
+    chat = {"model": MODEL, "messages": [{"role": "user", "content": fields["input"]}],
+            "stream": True, "stream_options": {"include_usage": True},
+            "tools": CHAT_TOOLS, "reasoning_effort": "low"}
+    for chunk in raw_events(client, "/chat/completions", chat):
+        ChatCompletionChunk.model_validate(chunk)
+    reply = client.chat.completions.with_raw_response.create(**{**chat, "stream": False,
+                                                                "stream_options": None})
+    ChatCompletion.model_validate(reply.http_response.json())
 
 
 # --------------------------------------------------------------------------- Responses tools
