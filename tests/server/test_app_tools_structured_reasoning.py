@@ -461,3 +461,32 @@ def test_the_real_model_and_the_websocket_mode_say_what_they_do_not_support(
         conn.response.create(model=MODEL, input="hi", tools=RESPONSES_TOOLS)  # type: ignore[arg-type]
         error = next(iter(conn))
     assert error.type == "error" and error.error.param == "tools"  # type: ignore[union-attr]
+
+
+# --------------------------------------------------------------------------- cancel mid-call
+
+
+def test_a_background_response_cancelled_mid_call_closes_the_call(client: OpenAI) -> None:
+    park = {"simulation": {"fault": "stall", "fault_after": 3, "stall_seconds": 60}}
+    stream = client.responses.create(model=MODEL, input=TWO_CITIES, tools=RESPONSES_TOOLS,
+                                     reasoning={"effort": "low", "summary": "auto"},
+                                     stream=True, background=True, extra_body=park)
+    events: list[Any] = []
+    for event in stream:
+        events.append(event)
+        if event.type == "response.created":
+            response_id = event.response.id
+        arguments = [e for e in events if e.type == "response.function_call_arguments.delta"]
+        if event.type == "response.function_call_arguments.delta" and len(arguments) == 3:
+            client.responses.cancel(response_id)  # parked after 3 argument pieces
+    assert [e.type for e in events[-3:]] == [
+        "response.function_call_arguments.done", "response.output_item.done",
+        "response.incomplete",
+    ]
+    final = events[-1].response
+    assert final.status == "cancelled"
+    assert [(item.type, item.status) for item in final.output] == [
+        ("reasoning", "completed"), ("function_call", "incomplete")
+    ]
+    assert final.output[1].arguments == "".join(e.delta for e in arguments)
+    assert [e.sequence_number for e in events] == list(range(len(events)))

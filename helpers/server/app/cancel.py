@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
@@ -37,6 +36,7 @@ from starlette.routing import Route
 from helpers.server.app.replay import ReplayBuffer, ReplayRegistry, UnknownResponse
 from helpers.server.dialects.common import Event
 from helpers.server.dialects.responses import cancelled_events
+from helpers.server.dialects.responses_items import SoFar
 from helpers.server.model.source import RequestError
 from helpers.server.transport.sse_http import error_response
 
@@ -48,26 +48,6 @@ STOP_WAIT_SECONDS = 10.0
 # --------------------------------------------------------------------------- the generation side
 
 
-@dataclass
-class _SoFar:
-    """What a background stream has said so far: enough to close it cleanly when cancelled."""
-
-    response: dict[str, Any] | None = None
-    item_id: str | None = None
-    pieces: list[str] = field(default_factory=list)
-    next_seq: int = 0
-
-    def note(self, event: Event) -> None:
-        event_type, payload = event
-        self.next_seq = payload["sequence_number"] + 1
-        if event_type == "response.created":
-            self.response = payload["response"]
-        elif event_type == "response.output_item.added":
-            self.item_id = payload["item"]["id"]
-        elif event_type == "response.output_text.delta":
-            self.pieces.append(payload["delta"])
-
-
 async def until_cancelled(
     events: AsyncIterator[Event], stop: asyncio.Event, input_tokens: int
 ) -> AsyncIterator[Event]:
@@ -76,7 +56,7 @@ async def until_cancelled(
     The next event and the stop signal race, so a stream parked between two tokens (a stalled
     model) stops at once. An event that is ready wins a tie: nothing already written is lost.
     """
-    so_far = _SoFar()
+    so_far = SoFar()
     stopped = asyncio.ensure_future(stop.wait())
     try:
         while True:
@@ -91,7 +71,7 @@ async def until_cancelled(
                 event = step.result()
             except StopAsyncIteration:
                 return
-            so_far.note(event)
+            so_far.note(*event)
             yield event
     finally:
         stopped.cancel()
@@ -99,9 +79,7 @@ async def until_cancelled(
         await events.aclose()  # type: ignore[attr-defined]
     if so_far.response is None:  # pragma: no cover - response.created is awaited before a cancel
         return
-    for event in cancelled_events(
-        so_far.response, so_far.item_id, so_far.pieces, input_tokens, so_far.next_seq
-    ):
+    for event in cancelled_events(so_far, input_tokens):
         yield event
 
 

@@ -19,7 +19,8 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from helpers.server.dialects.common import Event, new_id
-from helpers.server.dialects.responses_items import OutputItems, message_item, text_part
+from helpers.server.dialects.responses_items import OutputItems, SoFar
+from helpers.server.dialects.responses_items import text_part as text_part  # the WebSocket's
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
 from helpers.server.model.tokens import answer_pieces, planned_calls
 
@@ -134,37 +135,22 @@ async def collect_response(request: SimRequest, response_id: str | None = None) 
     raise AssertionError("response_events ended without a final event")  # pragma: no cover
 
 
-def cancelled_events(
-    response: dict[str, Any],
-    item_id: str | None,
-    pieces: list[str],
-    input_tokens: int,
-    first_seq: int,
-) -> list[Event]:
-    """How a cancelled background stream ends: the open item closes, then the final event.
+def cancelled_events(so_far: SoFar, input_tokens: int) -> list[Event]:
+    """How a cancelled background stream ends: each open item closes, then the final event.
 
     The API has no `response.cancelled` event (the openai SDK's event union has none, so it
     could not parse one). The final event is `response.incomplete` whose Response says
     `status: "cancelled"`: the SDK parses it, a loop that waits for any of the three terminal
     events ends on it, and a response cut short by a steer ends with the same event.
     """
-    sequence = itertools.count(first_seq)
+    sequence = itertools.count(so_far.next_seq)
 
     def event(event_type: str, **fields: Any) -> Event:
         return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
 
-    text, events, output = "".join(pieces), [], []
-    if item_id is not None:
-        where = {"item_id": item_id, "output_index": 0, "content_index": 0}
-        item = message_item(item_id, "incomplete", text)
-        events += [
-            event("response.output_text.done", **where, text=text, logprobs=[]),
-            event("response.content_part.done", **where, part=text_part(text)),
-            event("response.output_item.done", output_index=0, item=item),
-        ]
-        output = [item]
-    usage = _usage(input_tokens, len(pieces))
-    final = {**response, "status": "cancelled", "output": output, "usage": usage}
+    events = [event(event_type, **fields) for event_type, fields in so_far.close_open("incomplete")]
+    assert so_far.response is not None
+    usage = _usage(input_tokens, sum(map(len, so_far.pieces.values())))
+    final = {**so_far.response, "status": "cancelled", "output": so_far.output(), "usage": usage}
     events.append(event("response.incomplete", response=final))
     return events
-

@@ -63,6 +63,38 @@ class _Item:
         return message_item(self.item_id, status, text if status != "in_progress" else None)
 
 
+def _where(item: _Item) -> dict[str, Any]:
+    where: dict[str, Any] = {"item_id": item.item_id, "output_index": item.output_index}
+    if item.kind == "text":
+        where["content_index"] = 0
+    if item.kind == "reasoning":
+        where["summary_index"] = 0
+    return where
+
+
+def _closing(item: _Item, status: str) -> list[Fields]:
+    """An item's `.done` events, then `response.output_item.done` with its final snapshot."""
+    item.status = status
+    text, where = "".join(item.pieces), _where(item)
+    events: list[Fields] = []
+    if item.kind == "reasoning" and item.pieces:
+        part = {"type": "summary_text", "text": text}
+        events += [
+            ("response.reasoning_summary_text.done", {**where, "text": text}),
+            ("response.reasoning_summary_part.done", {**where, "part": part}),
+        ]
+    elif item.kind == "call":
+        events.append(("response.function_call_arguments.done",
+                       {**where, "arguments": text, "name": item.name}))
+    elif item.kind == "text":
+        events += [
+            ("response.output_text.done", {**where, "text": text, "logprobs": []}),
+            ("response.content_part.done", {**where, "part": text_part(text)}),
+        ]
+    done = {"output_index": item.output_index, "item": item.snapshot(status)}
+    return [*events, ("response.output_item.done", done)]
+
+
 class OutputItems:
     """The items of one response so far; each method returns the events to send, in order."""
 
@@ -81,14 +113,6 @@ class OutputItems:
         events, self._opening = self._opening, []
         return events
 
-    def _where(self, item: _Item) -> dict[str, Any]:
-        where: dict[str, Any] = {"item_id": item.item_id, "output_index": item.output_index}
-        if item.kind == "text":
-            where["content_index"] = 0
-        if item.kind == "reasoning":
-            where["summary_index"] = 0
-        return where
-
     def _start(self, kind: str, index: int) -> list[Fields]:
         prefix = {"reasoning": "rs_", "call": "fc_", "text": "msg_"}[kind]
         item = _Item(kind, index, len(self.items), new_id(prefix))
@@ -101,13 +125,13 @@ class OutputItems:
             {"output_index": item.output_index, "item": item.snapshot("in_progress")},
         )]
         if kind == "text":
-            events.append(("response.content_part.added", {**self._where(item),
+            events.append(("response.content_part.added", {**_where(item),
                                                            "part": text_part("")}))
         return events
 
     def _summary_started(self, item: _Item) -> list[Fields]:
         part = {"type": "summary_text", "text": ""}
-        return [("response.reasoning_summary_part.added", {**self._where(item), "part": part})]
+        return [("response.reasoning_summary_part.added", {**_where(item), "part": part})]
 
     def piece(self, kind: str, index: int, text: str) -> list[Fields]:
         """One piece from the model: open its item if needed, then its delta event."""
@@ -127,7 +151,7 @@ class OutputItems:
             "call": "response.function_call_arguments.delta",
             "text": "response.output_text.delta",
         }[kind]
-        fields = {**self._where(item), "delta": text}
+        fields = {**_where(item), "delta": text}
         if kind == "text":
             fields["logprobs"] = []
         return [*events, (delta_type, fields)]
@@ -135,29 +159,55 @@ class OutputItems:
     def close(self, status: str = "completed") -> list[Fields]:
         """Close the open item: its `.done` events, then `response.output_item.done`."""
         item, self.open = self.open, None
-        if item is None:
-            return []
-        item.status = status
-        text, where = "".join(item.pieces), self._where(item)
-        events: list[Fields] = []
-        if item.kind == "reasoning" and item.pieces:
-            part = {"type": "summary_text", "text": text}
-            events += [
-                ("response.reasoning_summary_text.done", {**where, "text": text}),
-                ("response.reasoning_summary_part.done", {**where, "part": part}),
-            ]
-        elif item.kind == "call":
-            events.append(("response.function_call_arguments.done",
-                           {**where, "arguments": text, "name": item.name}))
-        elif item.kind == "text":
-            events += [
-                ("response.output_text.done", {**where, "text": text, "logprobs": []}),
-                ("response.content_part.done", {**where, "part": text_part(text)}),
-            ]
-        done = {"output_index": item.output_index, "item": item.snapshot(status)}
-        return [*events, ("response.output_item.done", done)]
+        return [] if item is None else _closing(item, status)
 
     def output(self, open_status: str = "incomplete") -> list[dict[str, Any]]:
         """Every item as the final Response lists it (one still open is cut short)."""
         return [item.snapshot(open_status if item is self.open else item.status)
                 for item in self.items]
+
+
+# --------------------------------------------------------------------------- a stream cut off
+
+_KINDS = {"message": "text", "function_call": "call", "reasoning": "reasoning"}
+_DELTAS = ("response.output_text.delta", "response.function_call_arguments.delta",
+           "response.reasoning_summary_text.delta")
+
+
+@dataclass
+class SoFar:
+    """What a stream has said so far, read from its events: enough to close it cleanly when it
+    is cut off (a cancelled background response), whatever item was open."""
+
+    response: dict[str, Any] | None = None
+    added: dict[int, dict[str, Any]] = field(default_factory=dict)
+    done: dict[int, dict[str, Any]] = field(default_factory=dict)
+    pieces: dict[int, list[str]] = field(default_factory=dict)
+    next_seq: int = 0
+
+    def note(self, event_type: str, payload: dict[str, Any]) -> None:
+        self.next_seq = payload["sequence_number"] + 1
+        if event_type == "response.created":
+            self.response = payload["response"]
+        elif event_type == "response.output_item.added":
+            self.added[payload["output_index"]] = payload["item"]
+        elif event_type == "response.output_item.done":
+            self.done[payload["output_index"]] = payload["item"]
+        elif event_type in _DELTAS:
+            self.pieces.setdefault(payload["output_index"], []).append(payload["delta"])
+
+    def close_open(self, status: str) -> list[Fields]:
+        """Close every item that was added and not done; they join `done`."""
+        events: list[Fields] = []
+        for index in sorted(set(self.added) - set(self.done)):
+            raw = self.added[index]
+            item = _Item(_KINDS.get(raw["type"], "text"), 0, index, raw["id"],
+                         list(self.pieces.get(index, [])), raw.get("call_id", ""),
+                         raw.get("name", ""))
+            closing = _closing(item, status)
+            self.done[index] = closing[-1][1]["item"]
+            events += closing
+        return events
+
+    def output(self) -> list[dict[str, Any]]:
+        return [self.done[index] for index in sorted(self.done)]
