@@ -98,14 +98,16 @@ def in_chromium(
         return worker.submit(_run, url, script, arg, ignore_https_errors).result()
 
 
-# Seven EventSources at once on one origin over HTTP/1.1: Chromium opens at most 6 connections
-# per host, so the 7th request waits until one stream ends. Times are from performance.now().
+# Seven EventSources at once on one origin. Over HTTP/1.1 Chromium opens at most 6 connections
+# per origin, so the 7th request waits until one stream ends; over HTTP/2 all share one
+# connection. Returns the page's protocol and, per stream, times from performance.now().
 SEVEN_STREAMS = """async (opts) => {
   const first = [];
   const started = Array.from({length: 7}, (_, i) => window.demo.runStream(opts, () => {
     if (first[i] === undefined) first[i] = performance.now(); }).then((r) => ({
     n: i + 1, firstAt: first[i], endAt: performance.now(), text: r.text})));
-  return await Promise.all(started);
+  const protocol = performance.getEntriesByType("navigation")[0].nextHopProtocol;
+  return {protocol, streams: await Promise.all(started)};
 }"""
 
 # A model output that carries markup, rendered as it grows: innerHTML parses it (and runs the

@@ -103,15 +103,28 @@ def _nginx_time(seconds: float) -> str:
 
 
 def render_config(
-    prefix: Path, port: int, upstream: str, location: str, *, http2: bool = False
+    prefix: Path,
+    port: int,
+    upstream: str,
+    location: str,
+    *,
+    http2: bool = False,
+    tls: bool = False,
 ) -> str:
     """A whole nginx.conf: foreground, one worker, everything under `prefix`.
 
     `http2=True` adds `http2 on;`: on a plain (no TLS) port nginx then also speaks HTTP/2 to a
     client that starts with the HTTP/2 preface (h2c, "prior knowledge"), and HTTP/1.1 to others.
+    `tls=True` serves HTTPS with `prefix/cert.pem` and `prefix/key.pem` (see `self_signed`);
+    with http2 too, a browser picks HTTP/2 by ALPN, as it does on the real web.
     """
     body = "\n".join("            " + line for line in location.strip().splitlines())
     h2 = "\n        http2 on;" if http2 else ""
+    if tls:
+        h2 += (
+            f"\n        ssl_certificate {prefix}/cert.pem;"
+            f"\n        ssl_certificate_key {prefix}/key.pem;"
+        )
     return f"""\
 daemon off;
 worker_processes 1;
@@ -132,13 +145,27 @@ http {{
         keepalive 64;
     }}
     server {{
-        listen 127.0.0.1:{port};{h2}
+        listen 127.0.0.1:{port}{" ssl" if tls else ""};{h2}
         location / {{
 {body}
         }}
     }}
 }}
 """
+
+
+def self_signed(prefix: Path) -> None:
+    """A one-day certificate for 127.0.0.1 (cert.pem, key.pem), made by the `openssl` command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise NginxMissing("tls=True needs the `openssl` command to make a certificate")
+    subprocess.run(
+        [openssl, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+         "-addext", "subjectAltName=IP:127.0.0.1",
+         "-keyout", str(prefix / "key.pem"), "-out", str(prefix / "cert.pem")],
+        check=True, capture_output=True, timeout=30,
+    )  # fmt: skip
 
 
 def _free_port() -> int:
@@ -191,7 +218,8 @@ class NginxProxy:
 
     Keyword arguments are those of `location_block`; or pass `location=` with your own
     directives for the inside of `location / { }` (upstream name: `http://kit_upstream`).
-    `http2=True` lets clients speak HTTP/2 without TLS (h2c) on the same port.
+    `http2=True` lets clients speak HTTP/2 without TLS (h2c) on the same port; `tls=True`
+    serves HTTPS with a fresh self-signed certificate (browsers: ignore certificate errors).
     `base_url` keeps the upstream's path, so `OpenAI(base_url=proxy.base_url)` just works.
     """
 
@@ -201,6 +229,7 @@ class NginxProxy:
         *,
         location: str | None = None,
         http2: bool = False,
+        tls: bool = False,
         **options: object,
     ) -> None:
         parts = urlsplit(upstream)
@@ -209,7 +238,7 @@ class NginxProxy:
         if location is not None and options:
             raise ValueError("pass either location= or the location_block options, not both")
         self.upstream_address = f"{parts.hostname}:{parts.port}"
-        self.http2 = http2
+        self.http2, self.tls = http2, tls
         self.path = parts.path.rstrip("/")
         self.location = location if location is not None else location_block(**options)  # type: ignore[arg-type]
         self.base_url = ""
@@ -236,15 +265,23 @@ class NginxProxy:
         binary = nginx_binary()
         self._prefix = Path(tempfile.mkdtemp(prefix="kit-nginx-"))
         try:
+            if self.tls:
+                self_signed(self._prefix)
             for _attempt in range(PORT_ATTEMPTS):
                 port = _free_port()
                 conf = render_config(
-                    self._prefix, port, self.upstream_address, self.location, http2=self.http2
+                    self._prefix,
+                    port,
+                    self.upstream_address,
+                    self.location,
+                    http2=self.http2,
+                    tls=self.tls,
                 )
                 (self._prefix / "nginx.conf").write_text(conf)
                 check_config(binary, self._prefix)
                 if self._launch(binary, port):
-                    self.base_url = f"http://127.0.0.1:{port}{self.path}"
+                    scheme = "https" if self.tls else "http"
+                    self.base_url = f"{scheme}://127.0.0.1:{port}{self.path}"
                     return self
             raise RuntimeError(f"nginx could not bind a free port: {self._last_error()}")
         except BaseException:

@@ -10,6 +10,7 @@ import socket
 import sys
 from collections.abc import Iterator
 
+import openai
 import pytest
 from openai import OpenAI
 
@@ -51,6 +52,25 @@ def test_start_forward_stop_keeps_the_logs(server: LocalServer) -> None:
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
     assert "POST /v1/responses HTTP/1.1 200 upstream=200" in proxy.access_log
     assert proxy.logs() == (proxy.error_log, proxy.access_log)
+
+
+def test_tls_with_a_self_signed_certificate(server: LocalServer) -> None:
+    import httpx2
+
+    with NginxProxy(server.base_url, tls=True) as proxy:
+        assert proxy.base_url.startswith("https://127.0.0.1:")
+        client = OpenAI(
+            base_url=proxy.base_url,
+            api_key="unused",
+            max_retries=0,
+            http_client=httpx2.Client(verify=False),  # the certificate is our own, one day old
+        )
+        events = [e.type for e in client.responses.create(model="kit-sim-1", input="Why stream?",
+                                                          stream=True)]  # fmt: skip
+        with pytest.raises(openai.APIConnectionError):  # and an unverified one is refused
+            OpenAI(base_url=proxy.base_url, api_key="unused", max_retries=0).models.list()
+    assert events[-1] == "response.completed"
+    assert "POST /v1/responses HTTP/1.1 200" in proxy.access_log  # no http2: ALPN picks 1.1
 
 
 def test_bad_config_is_reported_with_nginxs_own_line(server: LocalServer) -> None:

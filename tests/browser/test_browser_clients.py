@@ -2,6 +2,7 @@
 
 - Over HTTP/1.1 Chromium opens at most 6 connections per host: of 7 EventSources started
   together, 6 get their first token before any stream ends, the 7th only after one ended.
+  Through nginx over HTTP/2 (TLS, ALPN) the same 7 all start before any ends.
 - Growing model output rendered with innerHTML runs an `onerror` handler it carries; with
   textContent it is shown as text and no element is created.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from helpers.browser import SEVEN_STREAMS, UNSAFE_RENDER, browser_missing, in_chromium
+from helpers.proxy import NginxProxy
 from helpers.server import LocalServer
 from helpers.server.model.simulated import answer_prompt
 
@@ -23,26 +25,51 @@ ATTACK = 'Sure! <img src=x onerror="window.ran += 1"> Anything else?'
 
 
 @pytest.fixture(scope="module")
-def demo_url() -> Iterator[str]:
+def server() -> Iterator[LocalServer]:
     missing = browser_missing()
     if missing:
         if os.environ.get("CI"):
             pytest.fail(f"{missing}; browser tests must run in CI")
         pytest.skip(missing)
-    with LocalServer() as server:
-        yield server.base_url.removesuffix("/v1") + "/demo"
+    with LocalServer() as srv:
+        yield srv
+
+
+@pytest.fixture(scope="module")
+def demo_url(server: LocalServer) -> str:
+    return server.base_url.removesuffix("/v1") + "/demo"
+
+
+# 19 tokens at 10/s: about 2 s each, so the streams overlap however slowly they start.
+SLOW_HAIKU = {"prompt": "haiku", "mode": "stream", "ttftMs": 0, "tokensPerSecond": 10, "seed": 0}
+
+
+def split_by_first_end(streams: list[dict]) -> tuple[list[int], list[int]]:
+    """Stream numbers with a first token before any stream ended, and the others."""
+    first_end = min(s["endAt"] for s in streams)
+    early = [s["n"] for s in streams if s["firstAt"] < first_end]
+    return early, [s["n"] for s in streams if s["n"] not in early]
 
 
 def test_the_seventh_stream_waits_for_a_free_connection(demo_url: str) -> None:
-    # 19 tokens at 10/s: about 2 s each, so six streams overlap however slowly they start.
-    opts = {"prompt": "haiku", "mode": "stream", "ttftMs": 0, "tokensPerSecond": 10, "seed": 0}
-    streams = in_chromium(demo_url, SEVEN_STREAMS, opts)
-    assert all(s["text"] == answer_prompt("haiku", seed=0).text for s in streams)
-    first_end = min(s["endAt"] for s in streams)
-    started_before_any_end = [s["n"] for s in streams if s["firstAt"] < first_end]
-    waited = [s["n"] for s in streams if s["firstAt"] >= first_end]
-    assert len(started_before_any_end) == 6
+    seen = in_chromium(demo_url, SEVEN_STREAMS, SLOW_HAIKU)
+    assert seen["protocol"] == "http/1.1"
+    assert all(s["text"] == answer_prompt("haiku", seed=0).text for s in seen["streams"])
+    early, waited = split_by_first_end(seen["streams"])
+    assert early == [1, 2, 3, 4, 5, 6]
     assert waited == [7]  # queued in request order
+
+
+def test_over_http2_no_stream_waits(server: LocalServer) -> None:
+    with NginxProxy(server.base_url, http2=True, tls=True) as proxy:
+        url = proxy.base_url.removesuffix("/v1") + "/demo"
+        seen = in_chromium(url, SEVEN_STREAMS, SLOW_HAIKU, ignore_https_errors=True)
+    assert seen["protocol"] == "h2"
+    assert all(s["text"] == answer_prompt("haiku", seed=0).text for s in seen["streams"])
+    early, waited = split_by_first_end(seen["streams"])
+    assert early == [1, 2, 3, 4, 5, 6, 7] and waited == []
+    assert proxy.access_log.count("GET /demo/stream?") == 7
+    assert "HTTP/2.0 200" in proxy.access_log
 
 
 def test_innerhtml_runs_the_models_markup_textcontent_shows_it(demo_url: str) -> None:
