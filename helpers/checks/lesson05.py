@@ -40,44 +40,53 @@ def _close(a: Any, b: float) -> bool:
 # --- Exercise 1 ---------------------------------------------------------------------------------
 
 
-def check_exercise_1(perceived_saving: Callable[[StreamTiming, StreamTiming], float]) -> str:
-    """Exercise 1: how much sooner the user sees text = blocking total - streamed TTFT."""
+def check_exercise_1(reader_done: Callable[[StreamTiming, float], float]) -> str:
+    """Exercise 1: when a reader at `chars_per_second` finishes: never before text arrives."""
     cases = [
-        (blocking(2.0), streamed(0.3, 2.05), 1.7),
-        (blocking(1.2), streamed(1.0, 1.25), 0.2),  # a long first-token wait: little to gain
-        (blocking(0.5), streamed(0.1, 0.9), 0.4),  # even when the stream ends later
+        # a blocking answer: wait for all 17 characters, then read them (17 / 10 s)
+        (blocking(2.0), 10.0, 3.7),
+        # text faster than the reader: the reader never waits after the first piece
+        (made_up(["abcd", "efgh"], [0.5, 0.6], 0.6, "streamed"), 10.0, 1.3),
+        # text slower than the reader: the reader catches up and waits for the next piece
+        (made_up(["abcd", "efgh"], [0.5, 2.0], 2.0, "streamed"), 10.0, 2.4),
     ]
-    for block, stream, expected in cases:
-        result, error = call(1, perceived_saving, block, stream)
+    for timing, speed, expected in cases:
+        result, error = call(1, reader_done, timing, speed)
         if error:
             return error
-        if not _close(result, expected):
-            return failed(1, f"blocking total {block.total} s, streamed TTFT {stream.ttft} s "
-                             f"(total {stream.total} s): expected {expected}, got {result!r}")
+        if _close(result, expected):
+            continue
+        why = f"pieces {timing.pieces} at {timing.arrivals}, reading {speed} chars/s: expected " \
+              f"{expected}, got {result!r}"
+        if _close(result, timing.arrivals[0] + sum(map(len, timing.pieces)) / speed):
+            why += " (the reader cannot read a piece before it arrives: wait for it)"
+        elif _close(result, timing.total + sum(map(len, timing.pieces)) / speed) and len(
+            timing.pieces
+        ) > 1:
+            why += " (a streaming reader starts on the first piece, not at the end)"
+        return failed(1, why)
     return passed(1)
 
 
 # --- Exercise 2 ---------------------------------------------------------------------------------
 
 
-def check_exercise_2(
-    streaming_wins: Callable[[list[StreamTiming], list[StreamTiming]], tuple[int, int]],
-) -> str:
-    """Exercise 2: in how many paired runs did streamed text appear before the blocking answer?"""
-    blocking_runs = [blocking(t) for t in (1.0, 1.1, 0.9, 1.0)]
-    streamed_runs = [streamed(*pair) for pair in ((0.2, 1.2), (1.2, 1.3), (0.3, 1.0), (1.0, 1.1))]
-    # run 1: 0.2 < 1.0 yes; run 2: 1.2 < 1.1 no; run 3: 0.3 < 0.9 yes; run 4: 1.0 < 1.0 no (a tie)
-    result, error = call(2, streaming_wins, blocking_runs, streamed_runs)
-    if error:
-        return error
-    if result != (2, 4):
-        return failed(2, f"expected (2, 4): streamed TTFT beats the blocking total in runs 1 and "
-                         f"3 only (run 4 is a tie, not a win), got {result!r}")
-    result, error = call(2, streaming_wins, blocking_runs[:1], streamed_runs[:1])
-    if error:
-        return error
-    if result != (1, 1):
-        return failed(2, f"one run that streaming wins: expected (1, 1), got {result!r}")
+def check_exercise_2(gap_is_noise: Callable[[list[float], list[float]], bool]) -> str:
+    """Exercise 2: a gap between medians no wider than either kind's own spread is noise."""
+    cases = [
+        ([0.55, 0.70, 0.52], [0.60, 0.58, 0.66], True, "runs of one kind vary by 0.18 s"),
+        ([1.00, 1.02, 1.01], [1.20, 1.21, 1.19], False, "each kind varies by 0.02 s only"),
+        ([0.45, 0.90, 0.52], [0.60, 0.61, 0.62], True, "the blocking runs alone vary by 0.45 s"),
+        ([0.60, 0.61, 0.62], [0.50, 0.90, 0.52], True, "the streamed runs alone vary by 0.4 s"),
+        ([0.50], [0.90], False, "one run each has no spread to compare with"),
+    ]
+    for block, stream, expected, why in cases:
+        result, error = call(2, gap_is_noise, block, stream)
+        if error:
+            return error
+        if result is not expected:
+            return failed(2, f"blocking totals {block}, streamed totals {stream}: expected "
+                             f"{expected}, got {result!r} ({why})")
     return passed(2)
 
 

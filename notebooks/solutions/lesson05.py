@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import statistics
+
 from helpers.timing import StreamTiming
 
 
-def perceived_saving(blocking: StreamTiming, streamed: StreamTiming) -> float:
-    """Seconds sooner the first text shows: the blocking user sees text only at the end."""
-    return blocking.total - streamed.ttft
+def reader_done(timing: StreamTiming, chars_per_second: float) -> float:
+    """When a reader finishes: each piece is read after it arrives and after the one before."""
+    done = 0.0
+    for piece, arrival in zip(timing.pieces, timing.arrivals, strict=True):
+        done = max(done, arrival) + len(piece) / chars_per_second
+    return done
 
 
-def streaming_wins(
-    blocking_runs: list[StreamTiming], streamed_runs: list[StreamTiming]
-) -> tuple[int, int]:
-    """(runs where streamed text appeared strictly before the blocking answer, runs)."""
-    pairs = list(zip(blocking_runs, streamed_runs, strict=True))
-    return sum(1 for b, s in pairs if s.ttft < b.total), len(pairs)
+def gap_is_noise(blocking_totals: list[float], streamed_totals: list[float]) -> bool:
+    """True when the medians differ by no more than the runs of one kind differ among themselves."""
+    gap = abs(statistics.median(blocking_totals) - statistics.median(streamed_totals))
+    spread = max(max(runs) - min(runs) for runs in (blocking_totals, streamed_totals))
+    return gap <= spread
 
 
 def time_to_chars(timing: StreamTiming, n: int) -> float | None:
