@@ -27,8 +27,10 @@ def _piece(index: int, arguments: str, call_id: str | None = None, name: str | N
                          "finish_reason": None}]}
 
 
-def _chunks(order: list[int]) -> list[dict[str, Any]]:
-    """Two calls' argument pieces, sent in the given order of call indexes."""
+def _chunks(order: list[int], name_alone: bool = False) -> list[dict[str, Any]]:
+    """Two calls' argument pieces, sent in the given order of call indexes; with `name_alone`,
+    each call opens with a piece that carries only its id and name (arguments ""), as the real
+    API and the local server send it."""
     pieces = {
         0: ['{"city', '":"Paris",', '"unit":"c"}'],
         1: ['{"city":', '"Tokyo"', ',"unit":"c"}'],
@@ -40,6 +42,9 @@ def _chunks(order: list[int]) -> list[dict[str, Any]]:
     for index in order:
         number = sent[index]
         first = ids[index] if number == 0 else (None, None)
+        if name_alone and number == 0:
+            chunks.append(_piece(index, "", *first))
+            first = (None, None)
         chunks.append(_piece(index, pieces[index][number], *first))
         sent[index] += 1
     chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]})
@@ -50,13 +55,13 @@ EXPECTED_CALLS = [
     {"id": "call_a", "name": "get_weather", "arguments": '{"city":"Paris","unit":"c"}'},
     {"id": "call_b", "name": "get_weather", "arguments": '{"city":"Tokyo","unit":"c"}'},
 ]
-ORDERS = ([0, 0, 0, 1, 1, 1], [0, 1, 0, 1, 1, 0], [1, 0, 1, 1, 0, 0])
+ORDERS = (([0, 0, 0, 1, 1, 1], True), ([0, 1, 0, 1, 1, 0], False), ([1, 0, 1, 1, 0, 0], True))
 
 
 def check_exercise_1(accumulate_tool_calls: Callable[[list[dict[str, Any]]], Any]) -> str:
     """Exercise 1: [{"id", "name", "arguments"}] in index order, whatever the arrival order."""
-    for order in ORDERS:
-        got, error = call(1, accumulate_tool_calls, _chunks(order))
+    for order, name_alone in ORDERS:
+        got, error = call(1, accumulate_tool_calls, _chunks(order, name_alone))
         if error:
             return error
         if got != EXPECTED_CALLS:

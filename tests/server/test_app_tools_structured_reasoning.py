@@ -210,6 +210,7 @@ def test_chat_streams_tool_call_deltas_by_index(client: OpenAI) -> None:
     pieces = [c.choices[0].delta.tool_calls for c in chunks if c.choices[0].delta.tool_calls]
     firsts = [p[0] for p in pieces if p[0].id is not None]
     assert [(f.index, f.function.name) for f in firsts] == [(0, "get_weather"), (1, "get_weather")]  # type: ignore[union-attr]
+    assert [f.function.arguments for f in firsts] == ["", ""]  # type: ignore[union-attr]
     assert all(p[0].function.name is None for p in pieces if p[0].id is None)  # type: ignore[union-attr]
     joined: dict[int, str] = {}
     for piece in pieces:

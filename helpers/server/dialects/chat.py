@@ -8,10 +8,11 @@ the very same chunks.
 The tokens and their timing come from helpers.server.model.tokens, stream faults included:
 an injected "error" becomes a `{"error": ...}` chunk.
 
-Function calls stream as `delta.tool_calls`: the first piece of call `i` carries `index: i`, its
-`id`, `type` and `function.name` (arguments ""), later pieces only `index` and
-`function.arguments`; the last chunk says `finish_reason: "tool_calls"`. A client (or the
-SDK's `chat.completions.stream()`) joins the arguments by `index`, never by arrival order.
+Function calls stream as `delta.tool_calls`, one piece per chunk as the real API sends them: the
+first piece of call `i` carries `index: i`, its `id`, `type` and `function.name` (arguments ""),
+later pieces only `index` and `function.arguments`; the last chunk says `finish_reason:
+"tool_calls"`. A client (or the SDK's `chat.completions.stream()`) joins the arguments by
+`index`, never by arrival order.
 """
 
 from __future__ import annotations
@@ -39,15 +40,17 @@ def _chat_usage(generation: Generation, input_tokens: int) -> dict[str, Any]:
     }
 
 
-def _tool_call_delta(index: int, piece: str, started: dict[int, str], name: str) -> dict[str, Any]:
-    """A call's first piece names it (index, id, name); later pieces carry only arguments."""
-    if index in started:
-        return {"index": index, "function": {"arguments": piece}}
-    started[index] = new_id("call_")
-    return {
-        "index": index, "id": started[index], "type": "function",
-        "function": {"name": name, "arguments": piece},
-    }
+def _tool_call_deltas(
+    index: int, piece: str, started: dict[int, str], name: str
+) -> list[dict[str, Any]]:
+    """A call opens with a piece naming it (index, id, name, arguments ""), as the real API
+    sends it; every piece after that carries only `index` and `function.arguments`."""
+    opening = []
+    if index not in started:
+        started[index] = new_id("call_")
+        opening = [{"index": index, "id": started[index], "type": "function",
+                    "function": {"name": name, "arguments": ""}}]
+    return [*opening, {"index": index, "function": {"arguments": piece}}]
 
 
 async def chat_events(
@@ -80,8 +83,8 @@ async def chat_events(
     try:
         async for kind, index, piece in answer_pieces(request, generation):
             if kind == "call":
-                call = _tool_call_delta(index, piece, started, calls[index].name)
-                yield chunk({"tool_calls": [call]})
+                for call in _tool_call_deltas(index, piece, started, calls[index].name):
+                    yield chunk({"tool_calls": [call]})
             elif kind == "text":
                 yield chunk({"content": piece})
     except StreamFailed as failure:
