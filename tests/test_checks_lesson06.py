@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import jiter
 import pytest
 from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
@@ -59,38 +61,35 @@ def test_exercise_1_fails_when_the_closing_bracket_is_ignored(solution):
 
 
 def test_exercise_2_passes_reference(solution):
-    assert_passes(lesson06.check_exercise_2(solution.worth_streaming), 2)
+    assert_passes(lesson06.check_exercise_2(solution.row_html), 2)
 
 
-def test_exercise_2_fails_the_off_by_one_gain():
-    def whole_answer_time(tokens, tokens_per_second, threshold=0.1):
-        if tokens_per_second <= 0:
-            raise ValueError("rate")
-        return tokens / tokens_per_second >= threshold
-
-    message = lesson06.check_exercise_2(whole_answer_time)
-    assert_fails(message, 2)
-    assert "worth_streaming(4, 40.0) should be False" in message
+def cells(row, columns, show):
+    return "<tr>" + "".join(f"<td>{show(row.get(c))}</td>" for c in columns) + "</tr>"
 
 
-def test_exercise_2_fails_a_strict_comparison():
-    def strictly_more(tokens, tokens_per_second, threshold=0.1):
-        if tokens_per_second <= 0:
-            raise ValueError("rate")
-        return (tokens - 1) / tokens_per_second > threshold
+def test_exercise_2_fails_unescaped_values():
+    def raw(row, columns):  # the lesson's first table_html did this
+        return cells(row, columns, lambda v: "" if v is None else str(v))
 
-    assert_fails(lesson06.check_exercise_2(strictly_more), 2)
+    assert_fails(lesson06.check_exercise_2(raw), 2, "<img> tag", "escape every value")
 
 
-def test_exercise_2_fails_without_the_bad_rate_error():
-    def no_error(tokens, tokens_per_second, threshold=0.1):
-        if tokens_per_second <= 0:
-            return False
-        return (tokens - 1) / tokens_per_second >= threshold
+def test_exercise_2_fails_escaping_in_the_wrong_order():
+    def lt_then_amp(value):  # turns the &lt; it just made into &amp;lt;
+        return str(value).replace("<", "&lt;").replace("&", "&amp;")
 
-    message = lesson06.check_exercise_2(no_error)
-    assert_fails(message, 2)
-    assert "ValueError" in message
+    def wrong_order(row, columns):
+        return cells(row, columns, lambda v: "" if v is None else lt_then_amp(v))
+
+    assert_fails(lesson06.check_exercise_2(wrong_order), 2, "escaped twice")
+
+
+def test_exercise_2_fails_showing_none_for_a_missing_column():
+    def none_shown(row, columns):
+        return cells(row, columns, lambda v: html.escape(str(v)))
+
+    assert_fails(lesson06.check_exercise_2(none_shown), 2, "'None'")
 
 
 # --------------------------------------------------------------------------- exercise 3

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from html.parser import HTMLParser
 
 from helpers.checks import call, failed, passed, with_args
 
@@ -47,39 +48,59 @@ def check_exercise_1(row_final_at: Callable[[list[str], list[float], int], float
 # --------------------------------------------------------------------------- exercise 2
 
 # (tokens, tokens_per_second, threshold or None for the default, expected)
-WORTH_CASES = [
-    (2, 40.0, None, False),  # "Hello!": one gap of 25 ms
-    (4, 40.0, None, False),  # 75 ms; tokens / rate (100 ms) would say True
-    (5, 40.0, None, True),  # exactly 100 ms: "at least" the threshold
-    (200, 40.0, None, True),
-    (1, 1000.0, None, False),  # a single token: nothing to gain
-    (20, 40.0, 0.5, False),
-    (21, 40.0, 0.5, True),
-]
+# Hostile and awkward values a model can put in a row: each must show as text, never as markup.
+HOSTILE_ROW = {
+    "name": '<img src=x onerror="alert(1)">',
+    "order_from_sun": 3,
+    "moons": "Tom & Jerry's \"moons\" < 2",
+}
+ROW_COLUMNS = ["name", "order_from_sun", "moons", "rings"]  # "rings" is missing from the row
 
 
-def check_exercise_2(worth_streaming: Callable[..., bool]) -> str:
-    """Exercise 2: is the perceived gain of streaming at least the threshold?"""
-    for tokens, rate, threshold, expected in WORTH_CASES:
-        kwargs = {} if threshold is None else {"threshold": threshold}
-        result, error = _call(2, worth_streaming, tokens, rate, **kwargs)
+class _Cells(HTMLParser):
+    """The tags and each <td>'s text, as a browser would read the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[str] = []
+        self.cells: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        if tag == "td":
+            self.cells.append("")
+
+    def handle_data(self, data: str) -> None:
+        if self.cells:
+            self.cells[-1] += data
+
+
+def _shown(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def check_exercise_2(row_html: Callable[[dict, list[str]], str]) -> str:
+    """Exercise 2: one table row whose cells show model output as text, never as markup."""
+    for row in ({"name": "Earth", "order_from_sun": 3, "moons": 1}, HOSTILE_ROW):
+        result, error = _call(2, row_html, row, ROW_COLUMNS)
         if error:
             return error
-        if result is not expected:
-            gain = (tokens - 1) / rate
-            extra = f", threshold={threshold}" if kwargs else ""
-            shown = f"worth_streaming({tokens}, {rate}{extra})"
-            return failed(
-                2, f"{shown} should be {expected} (gain {gain * 1000:.0f} ms), got {result!r}"
-            )
-    for rate in (0.0, -5.0):
-        try:
-            result = worth_streaming(10, rate)
-        except ValueError:
-            continue
-        except Exception as error:
-            return failed(2, f"tokens_per_second={rate} should raise ValueError, not {error!r}")
-        return failed(2, f"tokens_per_second={rate} should raise ValueError, got {result!r}")
+        if not isinstance(result, str):
+            return failed(2, f"row_html returned {result!r}, not a str of HTML")
+        parsed = _Cells()
+        parsed.feed(result)
+        expected = [_shown(row.get(column)) for column in ROW_COLUMNS]
+        extra = [tag for tag in parsed.tags if tag not in ("tr", "td")]
+        if extra:
+            return failed(2, f"the browser sees a <{extra[0]}> tag in {result!r}: model output "
+                             "became markup (escape every value)")
+        if parsed.cells != expected:
+            hint = ""
+            if any("&amp;" in cell or "&lt;" in cell for cell in parsed.cells):
+                hint = "escaped twice, so the reader sees &amp; or &lt;: "
+            elif len(parsed.cells) != len(expected):
+                hint = f"{len(parsed.cells)} cells for {len(expected)} columns: "
+            return failed(2, f"{hint}the cells read {parsed.cells!r}, expected {expected!r}")
     return passed(2)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 
 import jiter
@@ -32,11 +33,12 @@ def row_final_at(pieces: list[str], arrivals: list[float], row: int) -> float | 
     return None
 
 
-def worth_streaming(tokens: int, tokens_per_second: float, threshold: float = 0.1) -> bool:
-    """The reader sees text earlier by the time it takes to write every token after the first."""
-    if tokens_per_second <= 0:
-        raise ValueError(f"tokens_per_second must be positive, got {tokens_per_second!r}")
-    return (tokens - 1) / tokens_per_second >= threshold
+def row_html(row: dict, columns: list[str]) -> str:
+    """One <tr>: every value escaped, because model output is text, not markup."""
+    cells = "".join(
+        f"<td>{html.escape('' if row.get(c) is None else str(row.get(c)))}</td>" for c in columns
+    )
+    return f"<tr>{cells}</tr>"
 
 
 _OPENING_LINE = re.compile(r"```[^\n]*\n")
