@@ -63,6 +63,25 @@ def test_cancel_a_websocket_response_is_a_400_and_it_goes_on(client: OpenAI) -> 
     assert events[-1].response.output_text == "".join(ANSWER)
 
 
+def test_cancel_a_finished_foreground_response_is_the_same_400(client: OpenAI) -> None:
+    """Whether the cancel beats the last token or not, a foreground response is refused alike."""
+    streamed = list(client.responses.create(model=MODEL, input=QUESTION, stream=True))
+    whole = client.responses.create(model=MODEL, input=QUESTION)
+    for response_id in (streamed[-1].response.id, whole.id):
+        with pytest.raises(openai.BadRequestError, match="background") as refused:
+            client.responses.cancel(response_id)
+        assert refused.value.body["param"] == "response_id"  # type: ignore[index]
+    with client.responses.connect() as conn:
+        conn.response.create(model=MODEL, input=QUESTION)
+        for event in conn:
+            if event.type == "response.completed":
+                break
+    with pytest.raises(openai.BadRequestError, match="background"):
+        client.responses.cancel(event.response.id)  # ended over the WebSocket: the same 400
+    with pytest.raises(openai.NotFoundError):
+        client.responses.cancel("resp_never_issued")
+
+
 def test_cancel_a_background_response(server: LocalServer, client: OpenAI) -> None:
     stream = client.responses.create(
         model=MODEL, input=QUESTION, stream=True, background=True, extra_body=PARK_AFTER_3

@@ -16,8 +16,9 @@ in-band ``response.steer``. What the endpoint answers:
 - a background response that already finished otherwise: 400, naming its status;
 - a foreground response still streaming (over HTTP or the WebSocket mode): 400; its stream is
   not touched and goes on to ``response.completed``;
-- an id this server does not know: 404. (The real API stores every response by default, so a
-  finished foreground response gets its 400 there; the local server keeps only background ones.)
+- a foreground response that has already ended: the same 400 (the real API stores every
+  response, so it knows the id and refuses); the local server remembers the ids it issued;
+- an id this server never issued: 404.
 """
 
 from __future__ import annotations
@@ -115,6 +116,18 @@ def is_foreground(state: Any, response_id: str) -> bool:
     return over_websocket or response_id in getattr(state, "live_streams", {})
 
 
+def _finished_foreground(state: Any, response_id: str) -> bool:
+    """Issued by this server, not as a background response, and already ended: the real API,
+    which stores every response, refuses its cancel with the same 400, so the answer does not
+    depend on whether the cancel arrived before or after the stream's last token."""
+    registry: ReplayRegistry | None = getattr(state, "replay", None)
+    if registry is not None:
+        with contextlib.suppress(UnknownResponse):
+            registry.get(response_id)
+            return False  # a background response: cancel_response handles it
+    return response_id in getattr(state, "response_ids", ())
+
+
 async def _stopped(buffer: ReplayBuffer) -> None:
     """Wait until the generation has written its last event."""
     async for _frame in buffer.follow(len(buffer.events)):
@@ -122,10 +135,11 @@ async def _stopped(buffer: ReplayBuffer) -> None:
 
 
 async def cancel_response(request: Request) -> Response:
-    """Cancel a background response; 400 for a foreground one, 404 for an unknown id."""
+    """Cancel a background response; 400 for a foreground one (running or not), 404 for an
+    unknown id."""
     response_id = request.path_params["response_id"]
     state = request.app.state
-    if is_foreground(state, response_id):
+    if is_foreground(state, response_id) or _finished_foreground(state, response_id):
         return _refusal(
             f"Response '{response_id}' cannot be cancelled: only responses created with "
             "'background': true can be cancelled. This one was not, so it goes on to the end; "
