@@ -18,7 +18,7 @@ MODEL_STAMP := $(VENV)/.local-model-installed
 # (its tests then skip too, except under CI=true where they fail).
 LOCAL_MODEL := $(if $(SKIP_LOCAL_MODEL),,$(MODEL_STAMP))
 
-.PHONY: lab test venv lint unit notebooks browser-deps local-model demo bench clean
+.PHONY: lab test venv lint unit notebooks browser-deps hub-deps local-model demo bench clean
 
 # JupyterLab refuses to run as root unless told; containers and classroom VMs often are root.
 lab: $(STAMP)
@@ -26,7 +26,7 @@ lab: $(STAMP)
 
 # Tests always use the local backend: a developer's OPENAI_API_KEY must not send lessons to the network.
 test: export KIT_BACKEND = local
-test: $(DEV_STAMP) browser-deps $(LOCAL_MODEL)
+test: $(DEV_STAMP) browser-deps hub-deps $(LOCAL_MODEL)
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest tests
@@ -113,6 +113,24 @@ browser-deps:
 		echo ">>> Installing Debian's chromium for the browser tests (apt, about 1 minute)..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	else echo "note: chromium not found; browser tests will be skipped (install Debian's 'chromium' package)"; fi
+
+# The JupyterHub classroom test's proxy: configurable-http-proxy from npm (jupyterhub itself is in
+# requirements-dev.txt): 38 packages, about 5 s. Its 5.x needs node 20+; on an older node (Debian
+# bookworm's 18, which we install with apt when we are root; not timed here) we take 4.6.
+# Without node/npm the test is skipped with a note (under CI=true it fails).
+HUB_NODE := $(VENV)/hub-node
+hub-deps:
+	@if [ -x $(HUB_NODE)/node_modules/.bin/configurable-http-proxy ]; then exit 0; fi; \
+	if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo ">>> Installing Debian's nodejs and npm for the JupyterHub test (apt)..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	fi; \
+	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
+		major=$$(node -p 'process.versions.node.split(".")[0] >= 20 ? "^5" : "^4.6"'); \
+		echo ">>> Installing configurable-http-proxy@$$major for the JupyterHub test (npm, about 5 s)..."; \
+		npm install --prefix $(HUB_NODE) --no-fund --no-audit --loglevel=error "configurable-http-proxy@$$major" >/dev/null \
+			|| echo "note: npm could not install configurable-http-proxy; the JupyterHub test will be skipped"; \
+	else echo "note: node/npm not found; the JupyterHub test will be skipped (install nodejs and npm)"; fi
 
 # Speed figures, each side by side with a named peer (takes a few minutes; run on a quiet machine).
 bench: $(DEV_STAMP)

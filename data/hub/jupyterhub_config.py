@@ -29,6 +29,7 @@ For a real class, change these, in words:
 
 import os
 import shutil
+import socket
 import sys
 from pathlib import Path
 
@@ -39,16 +40,44 @@ STATE.mkdir(parents=True, exist_ok=True)
 VENV_BIN = Path(sys.executable).parent  # the kit's .venv: jupyterhub-singleuser and the lessons
 
 # --- one machine, loopback only --------------------------------------------------------------
-c.JupyterHub.bind_url = f"http://127.0.0.1:{os.environ.get('KIT_HUB_PORT', '8000')}"
-c.JupyterHub.hub_ip = "127.0.0.1"
+# Three ports, all on 127.0.0.1: the one students open (the proxy's), the hub's own API, and the
+# proxy's API. The defaults are 8000, 8081 and 8001; the kit's test sets free ones.
+PORTS = {
+    "KIT_HUB_PORT": int(os.environ.get("KIT_HUB_PORT", "8000")),
+    "KIT_HUB_API_PORT": int(os.environ.get("KIT_HUB_API_PORT", "8081")),
+    "KIT_PROXY_API_PORT": int(os.environ.get("KIT_PROXY_API_PORT", "8001")),
+}
+# A port already taken is checked here: configurable-http-proxy only logs EADDRINUSE and keeps
+# running, and the hub then announces itself on a port that answers for someone else.
+for variable, port in PORTS.items():
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as node: TIME_WAIT is free
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            sys.exit(
+                f"Port {port} on 127.0.0.1 is taken ({exc.strerror}): another hub or server has "
+                f"it. Stop that one, or set {variable} to a free port."
+            )
+c.JupyterHub.bind_url = f"http://127.0.0.1:{PORTS['KIT_HUB_PORT']}"
+c.JupyterHub.hub_bind_url = f"http://127.0.0.1:{PORTS['KIT_HUB_API_PORT']}"
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{PORTS['KIT_PROXY_API_PORT']}"
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
 c.JupyterHub.pid_file = str(STATE / "jupyterhub.pid")
 c.ConfigurableHTTPProxy.pid_file = str(STATE / "proxy.pid")
-# configurable-http-proxy comes from npm (`npm install --prefix DIR configurable-http-proxy`).
+
+# configurable-http-proxy comes from npm: `make hub-deps` puts it in .venv/hub-node.
+KIT_CHP = VENV_BIN.parent / "hub-node" / "node_modules" / ".bin" / "configurable-http-proxy"
 chp = os.environ.get("KIT_CHP") or shutil.which("configurable-http-proxy")
-if chp:
-    c.ConfigurableHTTPProxy.command = [chp]
+chp = chp or (str(KIT_CHP) if KIT_CHP.exists() else "")
+if not os.access(chp, os.X_OK):
+    sys.exit(
+        f"configurable-http-proxy not found{f' at {chp}' if chp else ''} (JupyterHub's proxy, "
+        "from npm): run `make hub-deps`, or "
+        "`npm install --prefix .venv/hub-node configurable-http-proxy@5`, or set KIT_CHP to it."
+    )
+c.ConfigurableHTTPProxy.command = [chp]
 
 # --- who logs in: for a rehearsal only (any password is accepted) ----------------------------
 c.JupyterHub.authenticator_class = "dummy"
