@@ -125,6 +125,16 @@ def test_both_panels_stream_through_jupyter_server_proxy(
             page.goto(f"{url}/?auto=1&ttft=0&tps=200&prompt=haiku")
             slash_blocking, slash_streamed, slash_fetched = page.evaluate("window.demo.last")
 
+    assert_both_panels_streamed((blocking, streamed, fetched), expected)
+    haiku = answer_prompt("haiku", seed=0).text
+    assert slash_blocking["text"] == slash_streamed["text"] == slash_fetched["text"] == haiku
+
+
+def assert_both_panels_streamed(results: tuple[dict, dict, dict], expected) -> None:
+    """The page's panels after ``window.demo.last`` (auto=1): the blocking one got the whole
+    answer in one event, the EventSource one token by token, and fetch() streamed it too.
+    Shared with the JupyterHub classroom test."""
+    blocking, streamed, fetched = results
     tokens = len(expected.tokens)
     assert blocking["text"] == streamed["text"] == expected.text
     # fetch() POSTed to the server's /v1/responses under the same prefix (with Jupyter's XSRF
@@ -134,5 +144,3 @@ def test_both_panels_stream_through_jupyter_server_proxy(
     assert blocking["events"] == 1 and streamed["events"] == tokens + 1  # one event per token
     assert streamed["ttftMs"] < blocking["ttftMs"]  # through the proxy, streaming still streams
     assert streamed["lost"] == streamed["duplicated"] == 0
-    haiku = answer_prompt("haiku", seed=0).text
-    assert slash_blocking["text"] == slash_streamed["text"] == slash_fetched["text"] == haiku

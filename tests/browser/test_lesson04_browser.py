@@ -95,50 +95,56 @@ def token_count(metrics_line: str) -> int:
 
 def test_live_view_types_updates_metrics_and_stops(tmp_path: Path):
     require_chromium()
-    ARTIFACTS.mkdir(exist_ok=True)
-    full_answer = answer_prompt(PROMPT).text
-    live_text, metrics, stop = ".kit-live-text", ".kit-metrics", "button.kit-stop"
-
     with (
         jupyter_lab(tmp_path / "root", [slower_copy(tmp_path / "copy")]) as lab,
         chromium_page(tmp_path / "profile") as page,
     ):
         open_notebook(page, lab, NOTEBOOK.name)
-        setup = code_cell(page, "backend = get_backend()")
-        run_cell(page, setup)
-        setup.locator(".jp-OutputArea-output", has_text="local backend").wait_for(timeout=60_000)
+        check_live_view_streams_and_stops(page, "lesson04")
 
-        run_cell(page, code_cell(page, 'view = LiveTokenView("streamed")'))
-        page.wait_for_selector(live_text, timeout=30_000)
-        page.wait_for_function(  # the first tokens are on screen
-            f"document.querySelector('{live_text}').textContent.length > 0", timeout=30_000
-        )
 
-        # 1. While it streams, the visible text only grows, and always as a prefix of the answer.
-        texts, metric_lines = watch(page, [live_text, metrics], seconds=1.5)
-        page.screenshot(path=ARTIFACTS / "lesson04-streaming.png")
-        for earlier, later in pairwise(texts):
-            assert later.startswith(earlier), (earlier, later)
-        assert all(full_answer.startswith(text) for text in texts)
-        assert len(set(texts)) >= 4, f"the text grew only {len(set(texts)) - 1} times in 1.5 s"
+def check_live_view_streams_and_stops(page, screenshots: str) -> None:
+    """In lesson 4, open in ``page`` with its kernel idle: run the set-up and the live cell, see
+    the text grow and the metrics move, press Stop, see it stop. Screenshots: SCREENSHOTS-*.png.
+    Shared with the JupyterHub classroom test, which runs it in each student's own Lab."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    full_answer = answer_prompt(PROMPT).text
+    live_text, metrics, stop = ".kit-live-text", ".kit-metrics", "button.kit-stop"
+    setup = code_cell(page, "backend = get_backend()")
+    run_cell(page, setup)
+    setup.locator(".jp-OutputArea-output", has_text="local backend").wait_for(timeout=60_000)
 
-        # 2. The metrics line is live: it says streaming, and its token count climbs with the text.
-        assert all(line.startswith("streaming · elapsed ") for line in metric_lines), metric_lines
-        counts = [token_count(line) for line in metric_lines]
-        assert counts == sorted(counts) and counts[-1] > counts[0], counts
-        assert len(set(metric_lines)) >= 4
+    run_cell(page, code_cell(page, 'view = LiveTokenView("streamed")'))
+    page.wait_for_selector(live_text, timeout=30_000)
+    page.wait_for_function(  # the first tokens are on screen
+        f"document.querySelector('{live_text}').textContent.length > 0", timeout=30_000
+    )
 
-        # 3. Stop: the text stops growing, short of the full answer, and the view says so.
-        page.click(stop)
-        page.wait_for_function(
-            f"document.querySelector('{metrics}').textContent.startsWith('stopped')",
-            timeout=10_000,
-        )
-        (after_stop,) = watch(page, [live_text], seconds=1.0, every=0.25)
-        page.screenshot(path=ARTIFACTS / "lesson04-stopped.png")
-        assert len(set(after_stop)) == 1, "the text kept growing after Stop"
-        stopped_text = after_stop[-1]
-        assert stopped_text.startswith(texts[-1])
-        assert full_answer.startswith(stopped_text)
-        assert len(stopped_text) < len(full_answer)
-        assert page.is_disabled(stop)
+    # 1. While it streams, the visible text only grows, and always as a prefix of the answer.
+    texts, metric_lines = watch(page, [live_text, metrics], seconds=1.5)
+    page.screenshot(path=ARTIFACTS / f"{screenshots}-streaming.png")
+    for earlier, later in pairwise(texts):
+        assert later.startswith(earlier), (earlier, later)
+    assert all(full_answer.startswith(text) for text in texts)
+    assert len(set(texts)) >= 4, f"the text grew only {len(set(texts)) - 1} times in 1.5 s"
+
+    # 2. The metrics line is live: it says streaming, and its token count climbs with the text.
+    assert all(line.startswith("streaming · elapsed ") for line in metric_lines), metric_lines
+    counts = [token_count(line) for line in metric_lines]
+    assert counts == sorted(counts) and counts[-1] > counts[0], counts
+    assert len(set(metric_lines)) >= 4
+
+    # 3. Stop: the text stops growing, short of the full answer, and the view says so.
+    page.click(stop)
+    page.wait_for_function(
+        f"document.querySelector('{metrics}').textContent.startsWith('stopped')",
+        timeout=10_000,
+    )
+    (after_stop,) = watch(page, [live_text], seconds=1.0, every=0.25)
+    page.screenshot(path=ARTIFACTS / f"{screenshots}-stopped.png")
+    assert len(set(after_stop)) == 1, "the text kept growing after Stop"
+    stopped_text = after_stop[-1]
+    assert stopped_text.startswith(texts[-1])
+    assert full_answer.startswith(stopped_text)
+    assert len(stopped_text) < len(full_answer)
+    assert page.is_disabled(stop)
