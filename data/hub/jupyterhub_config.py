@@ -1,6 +1,11 @@
 """A JupyterHub for one class, on this machine only: the example the README's teacher page uses.
 
+    make hub-deps     # once: configurable-http-proxy from npm, into .venv/hub-node
     KIT_HUB_DIR=/tmp/kit-hub .venv/bin/jupyterhub -f data/hub/jupyterhub_config.py
+    # then open http://127.0.0.1:8000 and log in as alice (any password), or as teacher
+
+tests/browser/test_hub_classroom_browser.py runs exactly this file, on free ports (KIT_HUB_PORT,
+KIT_HUB_API_PORT, KIT_PROXY_API_PORT), with three students in Chromium.
 
 What it sets up, for a rehearsal on a laptop or a test (never for real students as it is):
 - everything on 127.0.0.1 (the hub, its proxy, every student's server): nothing reaches the

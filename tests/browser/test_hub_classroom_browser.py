@@ -385,6 +385,7 @@ def open_demo(page, hub: Hub, path: str) -> tuple[dict, dict, dict]:
     return tuple(page.evaluate("window.demo.last"))
 
 
+@pytest.mark.timeout(600)  # ~2 minutes on a busy 2-core VM; each wait inside is bounded too
 def test_three_students_on_a_real_hub(tmp_path: Path):
     require_chromium()
     chp = find_chp()
