@@ -357,3 +357,19 @@ def test_faults_leave_no_live_streams(server: LocalServer, client: Anthropic) ->
     while server.live_streams and time.monotonic() < deadline:
         time.sleep(0.01)
     assert server.live_streams == 0
+
+
+def test_heartbeats_are_ping_events_the_sdk_skips(root: str, client: Anthropic) -> None:
+    """Anthropic keeps a quiet stream alive with `ping` events, not SSE comments."""
+    quiet = {"simulation": {"ttft": 0.6, "heartbeat": 0.1}}
+    body = {"model": "m", "max_tokens": 1024, "messages": MESSAGES, "stream": True, **quiet}
+    status, events = raw_events(root, body)
+    types = [event.event for event in events]
+    first_text = types.index("content_block_delta")
+    assert status == 200 and types.count("ping") >= 3
+    assert "ping" not in types[first_text:]  # the model was quiet only before its first token
+    assert {event.data for event in events if event.event == "ping"} == {'{"type":"ping"}'}
+    with client.messages.stream(
+        model="m", max_tokens=1024, messages=MESSAGES, extra_body=quiet
+    ) as stream:
+        assert "".join(stream.text_stream) == ANSWER

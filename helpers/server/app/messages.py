@@ -32,6 +32,7 @@ from helpers.server.dialects.requests import parse_json_body
 from helpers.server.model.source import RequestError
 from helpers.server.model.tokens import admit
 from helpers.server.transport.arrival_clock import arrival_time
+from helpers.server.transport.heartbeat import PING_EVENT, with_heartbeat
 from helpers.server.transport.sse_http import (
     CollectedAnswer,
     EventStream,
@@ -64,7 +65,9 @@ async def create_message(request: Request) -> Any:
     if not sim.stream:
         work = collect_message(parsed, message_id)
         return CollectedAnswer(work, live, message_id, render_error=anthropic_error)
-    return EventStream(messages_frames(message_events(parsed, message_id)), live, message_id)
+    frames = messages_frames(message_events(parsed, message_id))
+    beating = with_heartbeat(frames, sim.simulation.heartbeat, beat=PING_EVENT)
+    return EventStream(beating, live, message_id)
 
 
 async def not_found(request: Request) -> JSONResponse:

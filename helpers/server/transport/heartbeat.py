@@ -16,19 +16,26 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from helpers.sse import format_comment
+from helpers.sse import format_comment, format_event
 
 HEARTBEAT = format_comment("keep-alive")  # b": keep-alive\n": a comment line, no event
+# Anthropic's stream keeps itself alive with `ping` events instead (its SDK skips them), and its
+# SDK skips frames without an `event:` line anyway, so the Messages route beats with these.
+PING_EVENT = format_event('{"type":"ping"}', event="ping")  # as the stream's own ping
 
 
-def with_heartbeat(frames: AsyncIterator[bytes], interval: float | None) -> AsyncIterator[bytes]:
-    """`frames` as they are, plus HEARTBEAT after every `interval` seconds without a frame."""
+def with_heartbeat(
+    frames: AsyncIterator[bytes], interval: float | None, beat: bytes = HEARTBEAT
+) -> AsyncIterator[bytes]:
+    """`frames` as they are, plus `beat` after every `interval` seconds without a frame."""
     if interval is None:
         return frames
-    return _beating(frames, interval)
+    return _beating(frames, interval, beat)
 
 
-async def _beating(frames: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+async def _beating(
+    frames: AsyncIterator[bytes], interval: float, beat: bytes
+) -> AsyncIterator[bytes]:
     # The next frame is awaited in its own task, so a heartbeat can go out while it is pending
     # without cancelling it (cancelling would abandon the token being waited for).
     pending = asyncio.ensure_future(anext(frames))
@@ -36,7 +43,7 @@ async def _beating(frames: AsyncIterator[bytes], interval: float) -> AsyncIterat
         while True:
             done, _ = await asyncio.wait({pending}, timeout=interval)
             if not done:
-                yield HEARTBEAT
+                yield beat
                 continue
             try:
                 frame = pending.result()
