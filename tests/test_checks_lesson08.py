@@ -35,21 +35,38 @@ def test_exercise_1_fails_when_counting_distinct_repeats_once() -> None:
 
 
 def test_exercise_2_passes_reference(solution) -> None:
-    assert_passes(lesson08.check_exercise_2(solution.resume_url), 2)
+    assert_passes(lesson08.check_exercise_2(solution.backoff_delays), 2)
 
 
-def test_exercise_2_fails_off_by_one() -> None:
-    def next_one(base, response_id, last):
-        return f"{base}/responses/{response_id}?stream=true&starting_after={last + 1}"
+def test_exercise_2_fails_without_jitter() -> None:
+    def no_jitter(attempts, base, cap, rng):
+        return [min(cap, base * 2**n) for n in range(attempts)]
 
-    assert_fails(lesson08.check_exercise_2(next_one), 2, "starting_after must be 17")
+    assert_fails(lesson08.check_exercise_2(no_jitter), 2, "no jitter", "same moment")
 
 
-def test_exercise_2_fails_without_stream() -> None:
-    def no_stream(base, response_id, last):
-        return f"{base}/responses/{response_id}?starting_after={last}"
+def test_exercise_2_fails_without_a_cap() -> None:
+    def no_cap(attempts, base, cap, rng):
+        return [rng.uniform(0, base * 2**n) for n in range(attempts)]
 
-    assert_fails(lesson08.check_exercise_2(no_stream), 2, "stream=true")
+    assert_fails(lesson08.check_exercise_2(no_cap), 2, "exceed the cap")
+
+
+def test_exercise_2_fails_equal_jitter() -> None:
+    def equal_jitter(attempts, base, cap, rng):  # half fixed, half random: not "full" jitter
+        bounds = [min(cap, base * 2**n) for n in range(attempts)]
+        return [b / 2 + rng.uniform(0, b / 2) for b in bounds]
+
+    assert_fails(lesson08.check_exercise_2(equal_jitter), 2, "expected [0.125, 0.25")
+
+
+def test_exercise_2_fails_ignoring_the_rng() -> None:
+    import random
+
+    def own_random(attempts, base, cap, rng):
+        return [random.uniform(0, min(cap, base * 2**n)) for n in range(attempts)]
+
+    assert_fails(lesson08.check_exercise_2(own_random), 2, "the rng you are given")
 
 
 def test_exercise_3_passes_reference(solution) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from urllib.parse import parse_qs, urlsplit
 
 from helpers.checks import call, failed, passed, with_args_tuple
 
@@ -36,35 +35,51 @@ def check_exercise_1(count_lost_and_duplicated: Callable[[list[int]], tuple[int,
     return passed(1)
 
 
-BASE = "http://127.0.0.1:8000/v1"
+class MiddleOfRange:
+    """A stand-in for random.Random that always picks the middle, and notes what it was asked."""
+
+    def __init__(self) -> None:
+        self.ranges: list[tuple[float, float]] = []
+
+    def uniform(self, a: float, b: float) -> float:
+        self.ranges.append((a, b))
+        return (a + b) / 2
 
 
-def check_exercise_2(resume_url: Callable[[str, str, int], str]) -> str:
-    """Exercise 2: the Responses API's resume URL for a response and the last event seen."""
-    for base, response_id, last in [
-        (BASE, "resp_abc", 17),
-        ("https://api.openai.com/v1", "resp_9", 0),
-    ]:
-        got, error = _call(2, resume_url, base, response_id, last)
-        if error:
-            return error
-        if not isinstance(got, str):
-            return failed(2, f"expected a str URL, got {type(got).__name__}")
-        parts = urlsplit(got)
-        want_path = urlsplit(base).path + f"/responses/{response_id}"
-        if (parts.scheme, parts.netloc) != urlsplit(base)[:2]:
-            return failed(2, f"{got!r} does not go to the same server as {base!r}")
-        if parts.path != want_path:
-            return failed(2, f"expected the path {want_path!r}, got {parts.path!r}")
-        query = parse_qs(parts.query)
-        if query.get("stream") != ["true"]:
-            return failed(2, f"{got!r} must ask for a stream: stream=true")
-        if query.get("starting_after") != [str(last)]:
-            return failed(
-                2,
-                f"after event {last}, starting_after must be {last} (the last one you HAVE), "
-                f"got {query.get('starting_after')}",
-            )
+def _rounded(delays: object) -> object:
+    if isinstance(delays, list | tuple):
+        return [round(d, 6) if isinstance(d, int | float) else d for d in delays]
+    return delays
+
+
+def check_exercise_2(backoff_delays: Callable[..., list[float]]) -> str:
+    """Exercise 2: exponential backoff with full jitter, capped, drawn from the given rng."""
+    bounds = [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]  # base 0.25 doubling, capped at 2.0
+    rng = MiddleOfRange()
+    got, error = _call(2, backoff_delays, 6, 0.25, 2.0, rng)
+    if error:
+        return error
+    got = _rounded(got)
+    want = [b / 2 for b in bounds]
+    if got == want:
+        if rng.ranges and any(low != 0 for low, _ in rng.ranges):
+            return failed(2, f"full jitter draws from 0 up to the bound, not from {rng.ranges}")
+    elif got == bounds:
+        return failed(2, f"got {got}: no jitter, so every client that dropped at the same moment "
+                         "reconnects at the same moment again (draw each delay with rng.uniform)")
+    elif not rng.ranges:
+        return failed(2, f"got {got}: draw each delay from the rng you are given (rng.uniform), "
+                         "so it can be tested and seeded")
+    elif isinstance(got, list) and any(isinstance(d, int | float) and d > 2.0 for d in got):
+        return failed(2, f"got {got}: no delay may exceed the cap (2.0 s)")
+    else:
+        return failed(2, f"with base 0.25 s and cap 2.0 s the bounds are {bounds}; with an rng "
+                         f"that picks the middle of uniform(0, bound), expected {want}, got {got}")
+    got, error = _call(2, backoff_delays, 0, 0.25, 2.0, MiddleOfRange())
+    if error:
+        return error
+    if list(got) != []:
+        return failed(2, f"0 attempts need no delays: expected [], got {got!r}")
     return passed(2)
 
 

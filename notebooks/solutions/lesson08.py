@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+import random
 
 
 def count_lost_and_duplicated(sequence_numbers: list[int]) -> tuple[int, int]:
@@ -19,10 +19,9 @@ def count_lost_and_duplicated(sequence_numbers: list[int]) -> tuple[int, int]:
     return lost, duplicated
 
 
-def resume_url(base_url: str, response_id: str, last_sequence_number: int) -> str:
-    """GET this to get every event after the last one we have."""
-    query = urlencode({"stream": "true", "starting_after": last_sequence_number})
-    return f"{base_url.rstrip('/')}/responses/{response_id}?{query}"
+def backoff_delays(attempts: int, base: float, cap: float, rng: random.Random) -> list[float]:
+    """Full jitter: wait anywhere from 0 to a doubling, capped bound, so clients spread out."""
+    return [rng.uniform(0, min(cap, base * 2**n)) for n in range(attempts)]
 
 
 def ids_to_replay(buffered_ids: list[str], last_event_id: str | None) -> list[str]:
