@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -20,7 +21,7 @@ def upstream() -> Iterator[str]:
         yield server.base_url
 
 
-@pytest.mark.parametrize("number", [1, 2])
+@pytest.mark.parametrize("number", [1, 2, 3])
 def test_stubs_fail(number: int, upstream: str) -> None:
     message = getattr(lesson11, f"check_exercise_{number}")(stub, upstream)
     assert_fails(message, number, "NotImplementedError")
@@ -66,3 +67,38 @@ def test_exercise_2_passes_reference(solution, upstream: str) -> None:
 )
 def test_exercise_2_fails_mistakes(interval, fragment: str, upstream: str) -> None:
     assert_fails(lesson11.check_exercise_2(interval, upstream), 2, fragment)
+
+
+def test_exercise_3_passes_reference(solution, upstream: str) -> None:
+    assert_passes(lesson11.check_exercise_3(solution.text_from_reads, upstream), 3)
+
+
+def decode_each_read(reads: list[bytes]) -> str:
+    """The classic mistake: each read decoded on its own (a cut character raises)."""
+    text = ""
+    for block in b"".join(r.decode().encode() for r in reads).split(b"\n\n"):
+        if block.startswith(b"event: response.output_text.delta"):
+            text += json.loads(block.split(b"data: ", 1)[1])["delta"]
+    return text
+
+
+def each_read_is_an_event(reads: list[bytes]) -> str:
+    """The other mistake: trusting that one read is one event (true only when nothing buffers)."""
+    text = ""
+    for read in reads:
+        for line in read.decode("utf-8", "replace").split("\n"):
+            if line.startswith("data: ") and '"response.output_text.delta"' in line:
+                text += json.loads(line[6:])["delta"]
+    return text
+
+
+@pytest.mark.parametrize(
+    ("learner", "fragments"),
+    [
+        (decode_each_read, ("UnicodeDecodeError", "with reads of 1 byte")),
+        (each_read_is_an_event, ("with reads of 1 byte: got ''",)),
+    ],
+    ids=["decode-each-read", "one-read-one-event"],
+)
+def test_exercise_3_fails_mistakes(learner, fragments: tuple[str, ...], upstream: str) -> None:
+    assert_fails(lesson11.check_exercise_3(learner, upstream), 3, *fragments)

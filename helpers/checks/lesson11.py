@@ -1,4 +1,4 @@
-"""Checks for lesson 11's exercises (streaming through the real web: nginx, heartbeats).
+"""Checks for lesson 11's exercises (streaming through the real web: nginx, heartbeats, fetch()).
 
 Each check returns the line the notebook prints (helpers.checks says why it never raises).
 Exercise 1 is checked by running nginx with the learner's block, not by reading it.
@@ -11,6 +11,7 @@ from collections.abc import Callable
 from helpers.checks import call, failed, passed, with_args
 from helpers.proxy import NginxConfigError, NginxMissing, NginxProxy
 from helpers.reads import timed_reads
+from helpers.sse import SSEDecoder
 
 DELTA = "response.output_text.delta"
 TOKENS = 24
@@ -95,3 +96,30 @@ def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str
     if not timeline.complete:
         return failed(2, "through nginx with a 1 s timeout, a 2.5 s first token was still cut")
     return passed(2)
+
+
+# --------------------------------------------------------------------------- exercise 3
+
+# How a fetch() body can be cut into reads: anywhere, even inside a UTF-8 character.
+CUTS = {"one read": 0, "reads of 1 byte": 1, "reads of 7 bytes": 7, "reads of 64 bytes": 64}
+
+
+def _cut(body: bytes, size: int) -> list[bytes]:
+    return [body] if size == 0 else [body[i : i + size] for i in range(0, len(body), size)]
+
+
+def check_exercise_3(text_from_reads: Callable[[list[bytes]], str], upstream: str) -> str:
+    """Exercise 3: the answer text from a stream's reads, however they are cut."""
+    timeline = timed_reads(upstream + "/responses", {**_request(), "input": "haiku"})
+    # A heartbeat between two events: a comment every reader must skip.
+    body = timeline.body.replace(b"\n\n", b"\n\n: keep-alive\n\n", 1)
+    expected = "".join(e.json()["delta"] for e in SSEDecoder().feed(body) if e.event == DELTA)
+    if "—" not in expected:  # pragma: no cover - the simulated haiku has an em dash
+        return failed(3, "the check's answer lost its non-ASCII character; tell the kit's authors")
+    for label, size in CUTS.items():
+        text, error = call(3, text_from_reads, _cut(body, size))
+        if error:
+            return error if size == 0 else f"{error} (with {label})"
+        if text != expected:
+            return failed(3, f"with {label}: got {text!r}, expected {expected!r}")
+    return passed(3)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
+import json
+
 
 def streaming_location() -> str:
     """Keep the team's gzip and header lines; `proxy_buffering off` makes nginx pass each read on.
@@ -23,3 +26,25 @@ def streaming_location() -> str:
 def heartbeat_interval(proxy_timeout: float) -> float:
     """Two beats per timeout: one may be late or lost and the connection still lives."""
     return proxy_timeout / 3
+
+
+def text_from_reads(reads: list[bytes]) -> str:
+    """What the demo page's fetch() panel does: decode incrementally, split at blank lines.
+
+    The incremental decoder keeps a character cut between two reads (TextDecoder's
+    `{stream: true}`); only text before a blank line is a complete event; comments have no data.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    pending, text = "", ""
+    for read in reads:
+        pending += decoder.decode(read)
+        *blocks, pending = pending.split("\n\n")
+        for block in blocks:
+            data = "\n".join(
+                line[5:].removeprefix(" ") for line in block.split("\n") if line.startswith("data:")
+            )
+            if data:
+                event = json.loads(data)
+                if event["type"] == "response.output_text.delta":
+                    text += event["delta"]
+    return text
