@@ -16,24 +16,43 @@ def test_stubs_fail(number: int) -> None:
 
 
 def test_reference_solutions_pass(solution) -> None:
-    assert_passes(lesson09.check_exercise_1(solution.steer_message), 1)
+    assert_passes(lesson09.check_exercise_1(solution.steer_outcome), 1)
     assert_passes(lesson09.check_exercise_2(solution.split_at_steer), 2)
     assert_passes(lesson09.check_exercise_3(solution.finish_sentence), 3)
 
 
-def test_exercise_1_rejects_an_extra_stream_id() -> None:
-    def with_stream_id(response_id, text):
-        return {"type": "response.steer", "input": text, "previous_response_id": response_id,
-                "stream_id": "lane-1"}
-
-    assert_fails(lesson09.check_exercise_1(with_stream_id), 1, "not allowed ['stream_id']")
+def _first_of(events, rules, default="waiting"):
+    """The outcome of the first rule whose event type occurs in `events`."""
+    kinds = [e["type"] for e in events]
+    return next((outcome for kind, outcome in rules if kind in kinds), default)
 
 
-def test_exercise_1_rejects_swapped_fields() -> None:
-    def swapped(response_id, text):
-        return {"type": "response.steer", "input": response_id, "previous_response_id": text}
+ACCEPTED_COMMITS = [("response.steer.failed", "failed"), ("response.steer.pending", "pending"),
+                    ("response.steer.accepted", "committed")]
+ANY_CREATED_COMMITS = [("response.steer.failed", "failed"), ("response.created", "committed"),
+                       ("response.steer.pending", "pending")]
 
-    assert_fails(lesson09.check_exercise_1(swapped), 1, "expected")
+
+def ignores_failed(events):  # reads only what follows `accepted`, so misses a late failure
+    kinds = [e["type"] for e in events]
+    if "response.steer.accepted" not in kinds:
+        return "waiting"
+    after = events[kinds.index("response.steer.accepted"):]
+    rules = [("response.created", "committed"), ("response.steer.pending", "pending")]
+    return _first_of(after, rules)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "named"),
+    [
+        (lambda events: _first_of(events, ACCEPTED_COMMITS), "accepted is not the commit point"),
+        (lambda events: _first_of(events, ANY_CREATED_COMMITS), "running response's own"),
+        (ignores_failed, "send it as a new request"),
+    ],
+    ids=["accepted-as-commit", "any-created", "ignores-failed"],
+)
+def test_exercise_1_names_each_misreading(wrong, named) -> None:
+    assert_fails(lesson09.check_exercise_1(wrong), 1, named)
 
 
 def test_exercise_2_rejects_splitting_at_steer_accepted() -> None:

@@ -5,13 +5,11 @@ Each check returns the line the notebook prints (helpers.checks says why it neve
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import partial
 from typing import Any
 
 from helpers.checks import call, failed, passed, with_args
-from helpers.server.dialects import responses_websocket as ws_protocol
 from helpers.server.model.simulated import answer_prompt, tokenize
 from helpers.server.model.steering import rest_of_sentence
 
@@ -21,26 +19,41 @@ _call = partial(call, show_call=partial(with_args, cut=60))  # a crash's message
 # --- exercise 1 -----------------------------------------------------------------------------------
 
 
-def check_exercise_1(steer_message: Callable[[str, str], dict[str, Any]]) -> str:
-    """Exercise 1: the response.steer client event, with only the fields the protocol allows."""
-    for response_id, text in [("resp_abc", "shorter"), ("resp_9", "stop, please")]:
-        got, error = _call(1, steer_message, response_id, text)
+def _e(kind: str, **fields: Any) -> dict[str, Any]:
+    return {"type": kind, **fields}
+
+
+DELTA, CREATED = _e("response.output_text.delta", delta="x"), _e("response.created")
+ACCEPTED, PENDING = _e("response.steer.accepted"), _e("response.steer.pending")
+FAILED = _e("response.steer.failed", error={"code": "response_already_completed"})
+STEERED_END = _e("response.incomplete")
+
+# (events from the moment the steer was sent, the outcome, what a wrong answer misses)
+OUTCOME_CASES: list[tuple[list[dict[str, Any]], str, str]] = [
+    ([DELTA, DELTA], "waiting", "nothing has answered the steer yet"),
+    ([DELTA, ACCEPTED, DELTA], "waiting", "accepted is not the commit point"),
+    ([ACCEPTED, STEERED_END, CREATED, DELTA], "committed", "the successor's response.created "
+     "is the commit point"),
+    ([CREATED, DELTA, ACCEPTED], "waiting", "that response.created came before the steer was "
+     "accepted: it is the running response's own"),
+    ([ACCEPTED, _e("response.completed"), PENDING], "pending", "the server still owns the input: "
+     "do not resend it"),
+    ([ACCEPTED, _e("response.completed"), PENDING, CREATED], "committed", "a successor after "
+     "pending commits it"),
+    ([DELTA, _e("response.completed"), FAILED], "failed", "the input was never applied: send it "
+     "as a new request"),
+]
+
+
+def check_exercise_1(steer_outcome: Callable[[list[dict[str, Any]]], str]) -> str:
+    """Exercise 1: read a steer's fate from the events: waiting, committed, pending or failed."""
+    for events, want, why in OUTCOME_CASES:
+        got, error = _call(1, steer_outcome, [dict(e) for e in events])
         if error:
             return error
-        if not isinstance(got, dict):
-            return failed(1, f"expected a dict, got {type(got).__name__}")
-        want = {"type": "response.steer", "input": text, "previous_response_id": response_id}
-        if set(got) != set(want):
-            extra, missing = sorted(set(got) - set(want)), sorted(set(want) - set(got))
-            return failed(1, f"fields: missing {missing}, not allowed {extra}")
         if got != want:
-            return failed(1, f"for ({response_id!r}, {text!r}) expected {want}, got {got}")
-        try:
-            parsed = ws_protocol.parse_client_event(json.dumps(got))
-        except (TypeError, ws_protocol.ProtocolError) as exc:
-            return failed(1, f"the server would reject {got}: {exc}")
-        if not isinstance(parsed, ws_protocol.SteerEvent):
-            return failed(1, f"the server reads {got} as {type(parsed).__name__}, not a steer")
+            kinds = [e["type"].removeprefix("response.") for e in events]
+            return failed(1, f"after {kinds} expected {want!r}, got {got!r}: {why}")
     return passed(1)
 
 

@@ -3,9 +3,20 @@
 from __future__ import annotations
 
 
-def steer_message(response_id: str, text: str) -> dict:
-    """The client event that queues `text` into the running response (no other fields)."""
-    return {"type": "response.steer", "input": text, "previous_response_id": response_id}
+def steer_outcome(events: list[dict]) -> str:
+    """A steer's fate: the successor's response.created commits it; failed means resend."""
+    answered = False  # accepted (or pending) seen: a response.created from now on is the successor
+    outcome = "waiting"
+    for event in events:
+        kind = event["type"]
+        if kind == "response.steer.failed":
+            return "failed"
+        if kind in ("response.steer.accepted", "response.steer.pending"):
+            answered = True
+            outcome = "pending" if kind == "response.steer.pending" else outcome
+        elif kind == "response.created" and answered:
+            return "committed"
+    return outcome
 
 
 def split_at_steer(events: list[dict]) -> tuple[str, str]:
