@@ -182,7 +182,8 @@ def test_error_mid_stream_is_an_error_event_after_http_200(root: str) -> None:
         ({"stream": "yes"}, "stream: Input should be a valid boolean"),
         ({"metadata": {"name": "x"}}, "metadata.name: Extra inputs are not permitted"),
         ({"frobnicate": True}, "frobnicate: Extra inputs are not permitted"),
-        ({"tools": []}, "tool use is part of the real Messages API but is not simulated"),
+        ({"thinking": {"type": "enabled", "budget_tokens": 1024}},
+         "extended thinking is part of the real Messages API but is not simulated"),
         ({"simulation": {"fault": "boom"}}, "simulation.fault"),
     ],
 )

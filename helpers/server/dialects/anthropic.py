@@ -11,25 +11,39 @@ The stream, as Anthropic documents it (every frame's `event:` line equals its JS
     ping                 a keep-alive; the SDK skips it
     content_block_delta  one per text piece: {"type": "text_delta", "text": ...}
     content_block_stop
-    message_delta        stop_reason (end_turn | max_tokens | stop_sequence), stop_sequence,
-                         usage.output_tokens: cumulative, the final count
+    message_delta        stop_reason (end_turn | max_tokens | stop_sequence | tool_use),
+                         stop_sequence, usage.output_tokens: cumulative, the final count
     message_stop
+
+When the model calls tools (see dialects.anthropic_tools for the request side), each call is a
+block of its own instead of the text block, at index 0, 1, ...:
+
+    content_block_start  {"type": "tool_use", "id": "toolu_…", "name": ..., "input": {}}
+    content_block_delta  {"type": "input_json_delta", "partial_json": ...}, one per piece
+    content_block_stop
+
+and `message_delta` says `stop_reason: "tool_use"`. The pieces joined are the JSON `input`.
 
 A failure after the first token is an `error` event (HTTP status already 200):
 `{"type": "error", "error": {"type": "overloaded_error", "message": ...}}`.
 
-Not simulated here: tool use (`tools`, `tool_use` blocks, `input_json_delta`), extended
-thinking, images and documents. Those fields are refused with a message saying so, rather than
-silently ignored.
+Not simulated here: server tools, extended thinking, images and documents. Those fields are
+refused with a message saying so, rather than silently ignored.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers.server.dialects.anthropic_tools import (
+    TOOL_BLOCK,
+    check_tool_block,
+    messages_features,
+)
 from helpers.server.dialects.common import Event, new_id
 from helpers.server.dialects.requests import apply_simulation
 from helpers.server.model.simulated import count_tokens
@@ -40,7 +54,12 @@ from helpers.server.model.source import (
     Simulation,
     StreamFailed,
 )
-from helpers.server.model.tokens import INJECTED_ERROR_MESSAGE, answer_tokens
+from helpers.server.model.tokens import (
+    INJECTED_ERROR_MESSAGE,
+    answer_pieces,
+    planned_calls,
+)
+from helpers.server.model.tool_use import PlannedCall
 
 # Fields the kit uses; fields the real API takes and the simulated model ignores; fields the
 # real API takes that the kit does not simulate (refused with a clear message); the rest are
@@ -54,12 +73,12 @@ USED_FIELDS = (
     "temperature",
     "stream",
     "metadata",
+    "tools",
+    "tool_choice",
     "simulation",  # the kit's own extension, as on the OpenAI routes
 )
 IGNORED_FIELDS = ("top_p", "top_k", "service_tier", "inference_geo", "speed")
 NOT_SIMULATED = {
-    "tools": "tool use",
-    "tool_choice": "tool use",
     "thinking": "extended thinking",
     "output_config": "structured output",
     "container": "code execution containers",
@@ -131,8 +150,8 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def _text_blocks(value: Any, where: str) -> str:
-    """A string, or a list of text blocks (the only block type the kit simulates)."""
+def _text_blocks(value: Any, where: str, role: str | None = None) -> str:
+    """A string, or a list of text blocks (and a role's tool blocks, checked on the side)."""
     if isinstance(value, str):
         return value
     if not isinstance(value, list):
@@ -145,6 +164,9 @@ def _text_blocks(value: Any, where: str) -> str:
         kind = block.get("type")
         if kind is None:
             raise _bad(f"{at}.type: Field required")
+        if role is not None and kind in TOOL_BLOCK.values():
+            check_tool_block(block, at, role)
+            continue
         if kind != "text":
             raise _bad(
                 f"{at}.type: content blocks of type {kind!r} are not simulated on the kit's "
@@ -178,8 +200,12 @@ def _messages(value: Any) -> list[tuple[str, str]]:
             raise _bad(f"{at}.role: Input should be 'user' or 'assistant'")
         if "content" not in item:
             raise _bad(f"{at}.content: Field required")
-        text = _text_blocks(item["content"], f"{at}.content")
-        if not text.strip() and not (item["role"] == "assistant" and index == len(value) - 1):
+        text = _text_blocks(item["content"], f"{at}.content", item["role"])
+        tool_blocks = isinstance(item["content"], list) and any(
+            block.get("type") in TOOL_BLOCK.values() for block in item["content"]
+        )
+        last_assistant = item["role"] == "assistant" and index == len(value) - 1
+        if not text.strip() and not tool_blocks and not last_assistant:
             raise _bad(f"{at}.content: text content must be non-empty")
         messages.append((item["role"], text))
     return messages
@@ -269,7 +295,8 @@ def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRe
         simulation = apply_simulation(base, body.get("simulation"))
     except RequestError as error:
         raise _bad(f"{error.param}: {error.message}") from None
-    user_texts = [text for role, text in messages if role == "user"]
+    features = messages_features(body)
+    user_texts = [text for role, text in messages if role == "user" and text.strip()]
     prompt = user_texts[-1] if user_texts else "\n".join(text for _, text in messages)
     all_text = "\n".join(t for t in [system_text, *(t for _, t in messages)] if t)
     sim = SimRequest(
@@ -282,6 +309,7 @@ def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRe
         simulation=simulation,
         instructions=system_text,
         messages=tuple(messages),
+        features=features,
     )
     return MessagesRequest(sim, stop_sequences, metadata)
 
@@ -374,29 +402,19 @@ async def message_events(
     message_id = message_id or new_id("msg_")
     start = message_object(sim, message_id, [], usage=_usage(sim.input_tokens, 1))
     yield _event("message_start", message=start)
-    yield _event("content_block_start", index=0, content_block={"type": "text", "text": ""})
-    yield _event("ping")
-    scanner, stop = StopScanner(request.stop_sequences), None
-    tokens = answer_tokens(sim, generation)
+    calls = planned_calls(sim).calls if sim.features.tools else ()
+    stops: list[str] = []  # the stop sequence that ended the text, if one did
     try:
-        async for token in tokens:
-            text, stop = scanner.feed(token)
-            if text:
-                yield _event("content_block_delta", index=0, delta=_text_delta(text))
-            if stop is not None:
-                break
+        async for event in _content_blocks(request, generation, calls, stops):
+            yield event
     except StreamFailed as failure:
         yield _stream_error(failure)
         return
-    finally:
-        close = getattr(tokens, "aclose", None)
-        if close is not None:
-            await close()  # a stop sequence ends generation now, not at garbage collection
-    rest = scanner.flush()
-    if rest:
-        yield _event("content_block_delta", index=0, delta=_text_delta(rest))
-    yield _event("content_block_stop", index=0)
-    reason = "stop_sequence" if stop else "max_tokens" if generation.truncated else "end_turn"
+    stop = stops[0] if stops else None
+    reason = (
+        "stop_sequence" if stop else "max_tokens" if generation.truncated
+        else "tool_use" if calls else "end_turn"
+    )
     yield _event(
         "message_delta",
         delta={"stop_reason": reason, "stop_sequence": stop},
@@ -405,15 +423,66 @@ async def message_events(
     yield _event("message_stop")
 
 
+async def _content_blocks(
+    request: MessagesRequest, generation: Generation, calls: tuple[PlannedCall, ...],
+    stops: list[str],
+) -> AsyncIterator[Event]:
+    """One text block, or one tool_use block per planned call, each opened, filled, closed."""
+    opened = 0
+    yield _block_start(0, calls)
+    yield _event("ping")
+    scanner = StopScanner(request.stop_sequences)
+    pieces = answer_pieces(request.sim, generation)
+    try:
+        async for kind, index, piece in pieces:
+            if kind == "call":
+                if index != opened:  # the next call: close this block, open its own
+                    yield _event("content_block_stop", index=opened)
+                    yield _block_start(index, calls)
+                    opened = index
+                delta = {"type": "input_json_delta", "partial_json": piece}
+                yield _event("content_block_delta", index=opened, delta=delta)
+                continue
+            text, stop = scanner.feed(piece)
+            if text:
+                yield _event("content_block_delta", index=0, delta=_text_delta(text))
+            if stop is not None:
+                stops.append(stop)
+                break
+    finally:
+        await pieces.aclose()  # a stop sequence ends generation now, not at garbage collection
+    rest = scanner.flush()
+    if rest:
+        yield _event("content_block_delta", index=0, delta=_text_delta(rest))
+    yield _event("content_block_stop", index=opened)
+
+
+def _block_start(index: int, calls: tuple[PlannedCall, ...]) -> Event:
+    """A text block, or call `index` as a tool_use block whose input arrives in pieces."""
+    if not calls:
+        text = {"type": "text", "text": ""}
+        return _event("content_block_start", index=index, content_block=text)
+    block = {"type": "tool_use", "id": new_id("toolu_"), "name": calls[index].name, "input": {}}
+    return _event("content_block_start", index=index, content_block=block)
+
+
 def _text_delta(text: str) -> dict[str, str]:
     return {"type": "text_delta", "text": text}
+
+
+def _tool_input(partial_json: str) -> Any:
+    """The parsed input; a call cut by max_tokens keeps what parsed whole so far ({} if none)."""
+    try:
+        return json.loads(partial_json or "{}")
+    except ValueError:
+        return {}
 
 
 async def collect_message(
     request: MessagesRequest, message_id: str | None = None
 ) -> dict[str, Any]:
     """The non-streamed Message, assembled from the very same events."""
-    pieces: list[str] = []
+    blocks: dict[int, dict[str, Any]] = {}
     message: dict[str, Any] = {}
     async for event_type, payload in message_events(request, message_id):
         if event_type == "error":
@@ -423,10 +492,23 @@ async def collect_message(
             )
         if event_type == "message_start":
             message = payload["message"]
+        elif event_type == "content_block_start":
+            blocks[payload["index"]] = {**payload["content_block"], "partial_json": ""}
         elif event_type == "content_block_delta":
-            pieces.append(payload["delta"]["text"])
+            block, delta = blocks[payload["index"]], payload["delta"]
+            if delta["type"] == "text_delta":
+                block["text"] += delta["text"]
+            else:
+                block["partial_json"] += delta["partial_json"]
         elif event_type == "message_delta":
             message = {**message, **payload["delta"]}
             message["usage"] = {**message["usage"], **payload["usage"]}
-    message["content"] = [{"type": "text", "text": "".join(pieces)}]
+    message["content"] = [_finished(blocks[index]) for index in sorted(blocks)]
     return message
+
+
+def _finished(block: dict[str, Any]) -> dict[str, Any]:
+    partial_json = block.pop("partial_json")
+    if block["type"] == "tool_use":
+        block["input"] = _tool_input(partial_json)
+    return block
