@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 from lab_harness import CHROMIUM, REPO, copy_without_outputs, free_port, wait_for_kernel_idle
-from test_demo_jupyter_proxy_browser import assert_both_panels_streamed
+from test_demo_jupyter_proxy_browser import assert_both_panels_streamed, require_server_proxy
 from test_lesson04_browser import (
     NOTEBOOK,
     check_live_view_streams_and_stops,
@@ -374,7 +374,8 @@ def log_in(browser, hub: Hub, user: str):
 def open_demo(page, hub: Hub, path: str) -> tuple[dict, dict, dict]:
     """Open the demo page through the hub; auto=1 runs both panels (and fetch) at once. On
     another user's server the hub first asks the student to authorize it (once per server)."""
-    page.goto(f"{hub.url}{path}?auto=1&ttft=200&tps=60")
+    reply = page.goto(f"{hub.url}{path}?auto=1&ttft=200&tps=60")
+    assert reply.status != 403, f"the hub refused {path} (403): no role grants access to it"
     if "/hub/api/oauth2/authorize" in page.url:
         page.click("button[type=submit]")
     try:
@@ -388,6 +389,7 @@ def open_demo(page, hub: Hub, path: str) -> tuple[dict, dict, dict]:
 @pytest.mark.timeout(600)  # ~2 minutes on a busy 2-core VM; each wait inside is bounded too
 def test_three_students_on_a_real_hub(tmp_path: Path):
     require_chromium()
+    require_server_proxy()  # /user/NAME/proxy/PORT/ is jupyter-server-proxy in each server
     chp = find_chp()
     if reason := missing_part(chp):
         skip_or_fail(reason)
