@@ -322,3 +322,13 @@ def test_tool_result_naming_no_earlier_tool_use_is_a_400(client: Anthropic) -> N
                                 messages=[*ask(ONE_CITY), assistant, result(call.id)])
     assert "18 C" in ok.content[0].text
 
+
+
+def test_a_failure_mid_call_is_an_error_event_the_sdk_raises(client: Anthropic) -> None:
+    failing = {"simulation": {"fault": "error", "fault_after": 2}}
+    seen: list[str] = []
+    stream = client.messages.stream(model=MODEL, max_tokens=1024, tools=TOOLS,
+                                    messages=ask(ONE_CITY), extra_body=failing)
+    with pytest.raises(anthropic.APIStatusError, match="injected fault 'error'"), stream as events:
+        seen.extend(e.delta.partial_json for e in events if e.type == "content_block_delta")
+    assert seen == ['{"', "location"]  # two pieces arrive, then the error event (HTTP was 200)
