@@ -249,6 +249,9 @@ def test_fifty_concurrent_async_streams(server: LocalServer) -> None:
 
     answers = asyncio.run(run())
     assert answers == [answer_prompt(prompts[i % 5]).text for i in range(50)]
+    deadline = time.monotonic() + 10  # the server closes each stream just after its last event
+    while server.live_streams and time.monotonic() < deadline:
+        time.sleep(0.01)
     assert server.live_streams == 0
 
 

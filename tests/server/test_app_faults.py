@@ -185,7 +185,7 @@ def test_faults_leave_no_live_streams(server: LocalServer, client: OpenAI) -> No
                     model="m", messages=MESSAGES, stream=True, extra_body=stream_options
                 )
             )
-    deadline = time.monotonic() + 2
+    deadline = time.monotonic() + 10  # a bound on a poll, generous for a busy shared machine
     while server.live_streams and time.monotonic() < deadline:
         time.sleep(0.01)
     assert server.live_streams == 0
