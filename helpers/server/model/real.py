@@ -325,14 +325,6 @@ class RealModel:
         self._send(rid, kind, *args, route=route)
         return answer.result(timeout)
 
-    def stop(self) -> None:
-        """End the model process (it is started again on the next request)."""
-        with self._lock:
-            process = self._process
-        if process is not None:
-            process.kill()
-            process.wait()
-
     # ---- what lessons and tests ask
 
     @property
