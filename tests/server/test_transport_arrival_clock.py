@@ -8,6 +8,7 @@ late by that wait (see benchmarks/bench_server.py).
 from __future__ import annotations
 
 import asyncio
+import selectors
 import socket
 import threading
 import time
@@ -44,18 +45,20 @@ def test_no_tcp_info_means_no_wait() -> None:
     assert seconds_since_bytes_arrived(None) == 0.0
 
 
-def _block_server_loop(server: LocalServer, seconds: float) -> None:
+def _block_server_loop(server: LocalServer, seconds: float) -> threading.Event:
     """Freeze the server's event loop (a blocking sleep inside it), as a burst of work would;
-    returns once the freeze has begun."""
-    started = threading.Event()
+    returns once the freeze has begun, with an event set when it ends."""
+    started, ended = threading.Event(), threading.Event()
 
     async def busy() -> None:
         started.set()
         time.sleep(seconds)
+        ended.set()
 
     assert server._loop is not None
     asyncio.run_coroutine_threadsafe(busy(), server._loop)
     assert started.wait(timeout=5)
+    return ended
 
 
 @linux_only
@@ -78,3 +81,55 @@ def test_a_request_that_waited_in_the_queue_keeps_its_ttft() -> None:
         client.close()
     assert first_token >= 0.3 - 0.001  # never early
     assert first_token < 0.3 + 0.12  # and not 0.5 s: the 0.2 s wait was absorbed by the TTFT
+
+
+def _open_demo_stream(address: tuple[str, int], query: str) -> socket.socket:
+    """A /demo/stream request written to a raw socket, as an EventSource sends it."""
+    sock = socket.create_connection(address, timeout=60)
+    sock.sendall(
+        f"GET /demo/stream?{query} HTTP/1.1\r\nHost: {address[0]}\r\n"
+        "Accept: text/event-stream\r\n\r\n".encode()
+    )
+    return sock
+
+
+def _order_of_first_deltas(socks: list[socket.socket]) -> list[int]:
+    """Indices of `socks` in the order their first `event: delta` arrived."""
+    received = [b""] * len(socks)
+    order: list[int] = []
+    with selectors.DefaultSelector() as selector:
+        for index, sock in enumerate(socks):
+            selector.register(sock, selectors.EVENT_READ, index)
+        while len(order) < len(socks):
+            ready = selector.select(timeout=60)
+            assert ready, f"no first delta within 60 s; got {received}"
+            for key, _ in ready:
+                index = key.data
+                chunk = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                assert chunk, f"stream {index} closed before its first delta"
+                received[index] += chunk
+                if b"event: delta" in received[index]:
+                    order.append(index)
+                    selector.unregister(key.fileobj)
+    return order
+
+
+@linux_only
+def test_a_demo_stream_is_timed_from_its_arrival_too() -> None:
+    """The classroom demo's /demo/stream keeps the same clock as /v1/responses.
+
+    Stream A (TTFT 300 ms) arrives while the server's loop is frozen for 0.8 s; stream B (TTFT
+    150 ms) arrives just after the freeze. Timed from arrival, A's first token is overdue when
+    the loop wakes and comes before B's. Timed from its handler, A's would come 300 ms after
+    the wake, after B's (150 ms after B's handler): the order flips."""
+    with LocalServer(jitter=0) as server:
+        host, port = server.base_url.removesuffix("/v1").removeprefix("http://").split(":")
+        address = (host, int(port))
+        with _open_demo_stream(address, "prompt=haiku&ttft_ms=0&tokens_per_second=1000") as warm:
+            while b"event: done" not in warm.recv(65536):  # imports and first-request costs
+                pass
+        ended = _block_server_loop(server, 0.8)
+        with _open_demo_stream(address, "prompt=haiku&ttft_ms=300") as a:
+            assert ended.wait(timeout=30)
+            with _open_demo_stream(address, "prompt=haiku&ttft_ms=150") as b:
+                assert _order_of_first_deltas([a, b]) == [0, 1]

@@ -31,7 +31,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -49,6 +49,7 @@ from helpers.server.dialects.requests import parse_responses_request
 from helpers.server.model.simulated import MODEL_ID
 from helpers.server.model.source import RequestError, SimRequest
 from helpers.server.model.tokens import DropConnection, answer_for, timed_tokens
+from helpers.server.transport.arrival_clock import arrival_time
 from helpers.server.transport.sse_http import EventStream, error_response
 from helpers.sse import format_event
 
@@ -119,7 +120,8 @@ def parse_demo_query(params: Mapping[str, str]) -> DemoQuery:
 
 
 def sim_request_for(query: DemoQuery, request: Request) -> SimRequest:
-    """The same checked request the OpenAI endpoints build, so the answer is identical."""
+    """The same checked request the OpenAI endpoints build, so the answer is identical; its
+    TTFT clock starts when the request arrived, as theirs does (transport.arrival_clock)."""
     body = {
         "model": MODEL_ID,
         "input": query.prompt,
@@ -129,7 +131,8 @@ def sim_request_for(query: DemoQuery, request: Request) -> SimRequest:
             "seed": query.seed,
         },
     }
-    return parse_responses_request(body, simulation_for(request))
+    sim = parse_responses_request(body, simulation_for(request))
+    return replace(sim, received_at=arrival_time(request.scope))
 
 
 def _json(value: Any) -> str:
