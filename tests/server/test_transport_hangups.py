@@ -141,3 +141,53 @@ def test_aborted_anthropic_streams_stop_generating(server: LocalServer) -> None:
         return seen
 
     assert max(asyncio.run(run())) > 0  # they were alive, generating, when we hung up
+
+
+WEATHER_SCHEMA = {
+    "type": "object",
+    "properties": {"location": {"type": "string"}},
+    "required": ["location"],
+    "additionalProperties": False,  # Responses tools are strict by default and require it
+}
+TOOL_STREAMS = {  # route, body, bytes that show the tool's arguments are streaming
+    "responses": (
+        "/responses",
+        {"model": "m", "input": "What is the weather in Paris and Tokyo?", "stream": True,
+         "tools": [{"type": "function", "name": "get_weather", "parameters": WEATHER_SCHEMA}]},
+        b"function_call_arguments.delta",
+    ),
+    "chat": (
+        "/chat/completions",
+        {"model": "m", "stream": True,
+         "messages": [{"role": "user", "content": "What is the weather in Paris and Tokyo?"}],
+         "tools": [{"type": "function",
+                    "function": {"name": "get_weather", "parameters": WEATHER_SCHEMA}}]},
+        b'"arguments":"',
+    ),
+    "messages": (
+        "/messages",
+        {"model": "m", "max_tokens": 1024, "stream": True,
+         "messages": [{"role": "user", "content": "What is the weather in Paris and Tokyo?"}],
+         "tools": [{"name": "get_weather", "input_schema": WEATHER_SCHEMA}]},
+        b"input_json_delta",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("dialect", sorted(TOOL_STREAMS))
+def test_aborted_tool_call_streams_stop_generating(server: LocalServer, dialect: str) -> None:
+    """A hang-up while a tool's arguments stream ends the generation as it does for text."""
+    path, body, marker = TOOL_STREAMS[dialect]
+    # Slower than the fixture: a whole tool stream at 4 tokens/s ends by itself in ~2 s, inside
+    # wait_until's 5 s; at 0.5 tokens/s it would stay live for ~20 s unless the hang-up ends it.
+    body = {**body, "simulation": {"tokens_per_second": 0.5}}
+    raw = request_bytes(server.base_url, path, body)
+
+    async def run() -> list[int]:
+        seen = await asyncio.gather(
+            *(open_then_hang_up(server, raw, marker) for _ in range(AT_ONCE))
+        )
+        assert await wait_until(lambda: server.live_streams == 0), server.live_streams
+        return seen
+
+    assert max(asyncio.run(run())) > 0  # they were alive, mid-arguments, when we hung up
