@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from helpers.chunked import ChunkedDecoder
 from helpers.sse import ServerSentEvent, SSEDecoder
 
-__all__ = ["Read", "ReadTimeline", "timed_reads"]
+__all__ = ["Read", "ReadTimeline", "streamed_request", "timed_reads"]
 
 
 @dataclass
@@ -58,6 +58,21 @@ class ReadTimeline:
     def comments(self) -> int:
         """How many SSE comment lines (heartbeats) the body held."""
         return sum(1 for line in self.body.split(b"\n") if line.startswith(b":"))
+
+
+def streamed_request(tokens: int, **simulation: object) -> dict[str, Any]:
+    """A streamed Responses request for `tokens` tokens at 30 tokens/s, without jitter.
+
+    Why: two timelines (direct and through a proxy) compare only if the server was asked for
+    the same schedule; `simulation` overrides keys such as `ttft` or `heartbeat`.
+    """
+    return {
+        "model": "kit-sim-1",
+        "input": "Why stream?",
+        "stream": True,
+        "max_output_tokens": tokens,
+        "simulation": {"ttft": 0.05, "tokens_per_second": 30, "jitter": 0, **simulation},
+    }
 
 
 def _request_bytes(url: str, payload: dict[str, Any], gzip: bool) -> tuple[str, int, bytes]:

@@ -15,7 +15,7 @@ import pytest
 from openai import OpenAI
 
 from helpers.proxy import NginxConfigError, NginxMissing, NginxProxy, location_block, nginx_binary
-from helpers.reads import timed_reads
+from helpers.reads import streamed_request, timed_reads
 from helpers.server import LocalServer
 
 DELTA = "response.output_text.delta"
@@ -23,13 +23,7 @@ TOKENS = 30
 
 
 def body(**simulation: object) -> dict:
-    return {
-        "model": "kit-sim-1",
-        "input": "Why stream?",
-        "stream": True,
-        "max_output_tokens": TOKENS,
-        "simulation": {"ttft": 0.05, "tokens_per_second": 30, "jitter": 0, **simulation},
-    }
+    return streamed_request(TOKENS, **simulation)
 
 
 @pytest.fixture(scope="module")

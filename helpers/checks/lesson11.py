@@ -10,23 +10,13 @@ from collections.abc import Callable
 
 from helpers.checks import call, failed, passed, with_args
 from helpers.proxy import NginxConfigError, NginxMissing, NginxProxy
-from helpers.reads import timed_reads
+from helpers.reads import streamed_request, timed_reads
 from helpers.sse import SSEDecoder
 
 DELTA = "response.output_text.delta"
 TOKENS = 24
 # What the operations team insists on keeping in the block (exercise 1).
 REQUIRED = ("gzip on;", "gzip_types text/event-stream;", "proxy_ignore_headers X-Accel-Buffering;")
-
-
-def _request(**simulation: object) -> dict:
-    return {
-        "model": "kit-sim-1",
-        "input": "Why stream?",
-        "stream": True,
-        "max_output_tokens": TOKENS,
-        "simulation": {"ttft": 0.05, "tokens_per_second": 30, "jitter": 0, **simulation},
-    }
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -44,7 +34,8 @@ def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> st
         return failed(1, f"the team's line {missing[0]!r} must stay in the block")
     try:
         with NginxProxy(upstream, location=block) as proxy:
-            timeline = timed_reads(proxy.base_url + "/responses", _request(), gzip=True)
+            url = proxy.base_url + "/responses"
+            timeline = timed_reads(url, streamed_request(TOKENS), gzip=True)
     except (NginxConfigError, NginxMissing) as refusal:
         return failed(1, f"nginx refused it: {refusal}")
     if timeline.status != 200 or len(timeline.arrivals(DELTA)) != TOKENS:
@@ -89,7 +80,7 @@ def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str
             )
     try:
         with NginxProxy(upstream, read_timeout=1.0) as proxy:
-            request = _request(ttft=2.5, heartbeat=heartbeat_interval(1.0))
+            request = streamed_request(TOKENS, ttft=2.5, heartbeat=heartbeat_interval(1.0))
             timeline = timed_reads(proxy.base_url + "/responses", request)
     except (NginxConfigError, NginxMissing) as refusal:
         return failed(2, f"could not run nginx: {refusal}")
@@ -110,7 +101,7 @@ def _cut(body: bytes, size: int) -> list[bytes]:
 
 def check_exercise_3(text_from_reads: Callable[[list[bytes]], str], upstream: str) -> str:
     """Exercise 3: the answer text from a stream's reads, however they are cut."""
-    timeline = timed_reads(upstream + "/responses", {**_request(), "input": "haiku"})
+    timeline = timed_reads(upstream + "/responses", {**streamed_request(TOKENS), "input": "haiku"})
     # A heartbeat between two events: a comment every reader must skip.
     body = timeline.body.replace(b"\n\n", b"\n\n: keep-alive\n\n", 1)
     expected = "".join(e.json()["delta"] for e in SSEDecoder().feed(body) if e.event == DELTA)
