@@ -137,6 +137,7 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_proxy.py
 	$(BIN)/python benchmarks/bench_demo.py
+	$(BIN)/python benchmarks/bench_classroom.py
 	$(BIN)/python benchmarks/bench_token_to_dom.py
 
 clean:

@@ -122,8 +122,12 @@ class StreamClient(asyncio.Protocol):
     """One stream, read with a bare asyncio Protocol: a timestamp and a byte scan per chunk.
 
     Lighter than asyncio streams (no StreamReader, no extra task per read), so that the
-    client's own CPU time delays arrivals as little as possible.
+    client's own CPU time delays arrivals as little as possible. Another schedule or event
+    shape (benchmarks/bench_classroom.py's demo viewers) overrides the markers and `due`.
     """
+
+    delta_marker: bytes = DELTA_MARKER
+    final_markers: tuple[bytes, ...] = FINAL_MARKERS
 
     def __init__(self, raw: bytes, done: asyncio.Future[None]) -> None:
         self.raw, self.done = raw, done
@@ -137,6 +141,10 @@ class StreamClient(asyncio.Protocol):
         self.sent = self.loop.time()
         transport.write(self.raw)  # type: ignore[attr-defined]
 
+    def due(self, index: int) -> float:
+        """When text delta `index` is scheduled, on the event loop's clock."""
+        return self.sent + TTFT + index / TOKENS_PER_SECOND
+
     def data_received(self, data: bytes) -> None:
         now = self.loop.time()
         pending = self.pending + data
@@ -145,10 +153,9 @@ class StreamClient(asyncio.Protocol):
         *blocks, self.pending = pending.split(b"\n\n")
         for block in blocks:
             self.events += 1
-            if DELTA_MARKER in block:
-                due = self.sent + TTFT + len(self.latenesses) / TOKENS_PER_SECOND
-                self.latenesses.append(now - due)
-            elif any(marker in block for marker in FINAL_MARKERS):
+            if self.delta_marker in block:
+                self.latenesses.append(now - self.due(len(self.latenesses)))
+            elif any(marker in block for marker in self.final_markers):
                 self.transport.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
