@@ -63,7 +63,7 @@ def test_zizmor_finds_nothing() -> None:
 def test_the_workflow_runs_make_test_on_the_supported_pythons() -> None:
     text = WORKFLOW.read_text()
     assert "run: make test" in text
-    assert 'python: ["3.11", "3.12"]' in text
+    assert 'python: ["3.11", "3.12", "3.13"]' in text
     for requirements in ("requirements.txt", "requirements-dev.txt"):
         assert f"'{requirements}'" in text  # the pip cache key changes when they do
 
