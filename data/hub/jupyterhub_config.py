@@ -15,18 +15,31 @@ What it sets up, for a rehearsal on a laptop or a test (never for real students 
   is a local process of the hub's own user, with a home under KIT_HUB_DIR): no system accounts;
 - students alice, bob, carol in a group, and a teacher whose *named server* "demo" runs
   `make demo`; a role lets the students open that one server, nothing else of the teacher's.
+  It opens the whole server (its JupyterLab and terminal too, not only the demo page), so keep
+  nothing else in it. On a real hub, put your students' and your own hub user names here.
 
 For a real class, change these, in words:
-- The Littlest JupyterHub (one VM, up to ~100 users): install it with its bootstrap script,
-  add the kit with `sudo -E pip install -r requirements.txt` into its user environment, and put
-  only the `load_groups`/`load_roles`/`allow_named_servers` lines below into a file under
-  /opt/tljh/config/jupyterhub_config.d/. TLJH brings its own authenticator (choose a real one:
-  GitHub, your school's OAuth, or its first-use authenticator), its systemd spawner and Traefik
-  with TLS.
+- The Littlest JupyterHub (one VM, up to ~100 users): install it with its bootstrap script and
+  check that its user environment has Python 3.11+ (`python -V` in a terminal: TLJH keeps an older
+  environment's Python). Clone the kit where every user can read it (e.g. under /opt, not in a
+  home: TLJH makes homes private, and requirements.txt installs the kit editable from its folder),
+  and in that folder `sudo -E pip install -r requirements.txt` into the user environment, before
+  the students start their servers (a server loads jupyter-server-proxy when it starts). Named
+  servers do not work there: its systemd spawner names every server of a user `jupyter-USER`, so
+  starting a second one stops the first (jupyterhub/systemdspawner issue 73). Run the demo as a
+  user of its own instead: add `demo` on the Admin page (Add Users; not an admin), Start Server
+  and Access Server there, and put the `load_groups` line below and the role, its scope changed to
+  `access:servers!user=demo`, into a file under /opt/tljh/config/jupyterhub_config.d/, then
+  `sudo tljh-config reload hub`. TLJH brings its own authenticator (choose a real one: GitHub, your
+  school's OAuth, or its first-use authenticator), its systemd spawner and Traefik (HTTPS:
+  `tljh-config set https.enabled true`).
 - Zero to JupyterHub (Kubernetes): build a user image `FROM quay.io/jupyter/minimal-notebook`
-  with `pip install -r requirements.txt` (jupyter-server-proxy is in it), set it as
-  `singleuser.image`, give each user 1-2 CPU and 2 GB, and put the groups and roles under
-  `hub.loadRoles` / `hub.config.JupyterHub.load_groups` in values.yaml. Its KubeSpawner and
+  that copies the kit to a folder of its own (e.g. /opt/kit) and runs `pip install -r
+  requirements.txt` there (jupyter-server-proxy is in it), set it as `singleuser.image`, and
+  set `singleuser.cpu` / `singleuser.memory` from what one student's server used in your
+  rehearsal (the kit has not measured it). In values.yaml: `hub.allowNamedServers: true`, the
+  role under `hub.loadRoles`, the group under `hub.config.JupyterHub.load_groups`. Its
+  KubeSpawner (a pod per server, so the demo server gets a pod of its own) and
   configurable-http-proxy replace the simple spawner here; the authenticator is your choice.
 - Either way: HTTPS, a real authenticator, and a cookie secret and database that survive a
   restart. Nothing in this file is safe on a network.
@@ -100,8 +113,10 @@ c.Spawner.start_timeout = 120  # 30 servers starting at once on a small VM are s
 c.Spawner.http_timeout = 120
 
 # --- the teacher's demo, viewed by the students through the hub ------------------------------
-# The teacher starts a second, *named* server called "demo" (Hub home page -> "demo" -> Start)
-# and runs `make demo` in its terminal; it prints /user/teacher/demo/proxy/PORT/demo. The role
+# The teacher starts a second, *named* server called "demo" (Hub home page -> Named Servers ->
+# type "demo" -> Add New Server) and runs `make -C <the kit's folder> demo` in its terminal (a
+# terminal's login shell does not have the .venv on its PATH); it prints
+# /user/teacher/demo/proxy/PORT/demo. The role
 # below lets students open exactly that server, behind their own hub login: no port is opened
 # to the network, and the teacher's main server (notebooks, files) stays private.
 c.JupyterHub.allow_named_servers = True
