@@ -58,12 +58,13 @@ def test_exercise_2_passes_reference(solution, upstream: str) -> None:
 @pytest.mark.parametrize(
     ("interval", "fragment"),
     [
-        (lambda timeout: timeout - 1, "use at most half"),  # just under: one late beat kills it
-        (lambda timeout: timeout, "use at most half"),
+        (lambda timeout: timeout - 1, "use less than half"),  # just under: one late beat kills it
+        (lambda timeout: timeout / 2, "use less than half"),  # a lost beat: a gap of the timeout
+        (lambda timeout: timeout, "use less than half"),
         (lambda timeout: 0.01, "bytes and wake-ups for nothing"),
         (lambda timeout: "15", "should return seconds"),
     ],
-    ids=["just-under", "equal", "too-often", "a-string"],
+    ids=["just-under", "half", "equal", "too-often", "a-string"],
 )
 def test_exercise_2_fails_mistakes(interval, fragment: str, upstream: str) -> None:
     assert_fails(lesson11.check_exercise_2(interval, upstream), 2, fragment)

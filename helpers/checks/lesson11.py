@@ -57,7 +57,7 @@ TIMEOUTS = (60.0, 100.0, 30.0, 1.0)
 
 
 def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str) -> str:
-    """Exercise 2: an interval at most half the timeout (one late beat survives), not wasteful."""
+    """Exercise 2: an interval under half the timeout (one lost beat survives), not wasteful."""
     for timeout in TIMEOUTS:
         interval, error = call(2, heartbeat_interval, timeout, show_call=with_args)
         if error:
@@ -66,11 +66,11 @@ def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str
             return failed(
                 2, f"heartbeat_interval({timeout}) should return seconds, got {interval!r}"
             )
-        if interval > timeout / 2:
+        if interval >= timeout / 2:  # one lost beat leaves a gap of twice the interval
             return failed(
                 2,
                 f"heartbeat_interval({timeout}) = {interval}: one late or lost "
-                f"heartbeat would let the {timeout} s timeout fire; use at most half",
+                f"heartbeat would let the {timeout} s timeout fire; use less than half",
             )
         if interval < timeout / 10:
             return failed(

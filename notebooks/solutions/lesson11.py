@@ -24,7 +24,7 @@ def streaming_location() -> str:
 
 
 def heartbeat_interval(proxy_timeout: float) -> float:
-    """Two beats per timeout: one may be late or lost and the connection still lives."""
+    """Three beats per timeout: if one is lost, the gap (two thirds of it) still fits."""
     return proxy_timeout / 3
 
 
