@@ -5,10 +5,12 @@ SSE heartbeats: a comment line whenever a stream has been quiet for `interval` s
 Why: proxies and load balancers close a connection that carries no bytes for a while (nginx's
 `proxy_read_timeout` is 60 s by default, many load balancers 60 s, CDNs about 100 s), and a
 reasoning model can think longer than that before its first token. The client then gets a 504
-instead of an answer. A comment line (`: keep-alive`) is bytes on the wire, so the proxy's idle
-timer restarts, and every SSE reader ignores it (the WHATWG algorithm, the openai SDK, the kit's
-helpers.sse), so the events a client sees do not change. Off by default, like the real APIs; on
-with `--heartbeat-seconds`, `LocalServer(heartbeat=...)` or `simulation: {"heartbeat": N}`.
+(nginx; 524 at Cloudflare) or, when the response had already started, a 200 whose body is cut
+short (lesson 11 shows both through a real nginx). A comment line (`: keep-alive`) is bytes on
+the wire, so the proxy's idle timer restarts, and every SSE reader ignores it (the WHATWG
+algorithm, the openai SDK, the kit's helpers.sse), so the events a client sees do not change.
+Off by default; on with `--heartbeat-seconds`, `LocalServer(heartbeat=...)` or
+`simulation: {"heartbeat": N}`.
 """
 
 from __future__ import annotations
