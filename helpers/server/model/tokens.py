@@ -164,6 +164,8 @@ async def _numbered(tokens: AsyncIterator[str]) -> AsyncIterator[tuple[int, str]
 
 def _after_thinking(request: SimRequest, the_plan: Plan, restart: bool) -> SimRequest:
     """The visible answer waits for the hidden reasoning: its tokens at the decode rate."""
+    if not the_plan.reasoning_tokens and not restart:
+        return request  # nothing to wait for (two dataclass copies less per request)
     latency = request.simulation.latency
     rate = latency.tokens_per_second
     thinking = the_plan.reasoning_tokens / rate if rate > 0 else 0.0
