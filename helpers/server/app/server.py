@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import hmac
 import ipaddress
 import logging
@@ -329,14 +330,38 @@ class LocalServer:
         self.stop()
 
 
+# Collect the young generations less often: every 2,000 allocations (Python's default: 700),
+# and the middle one every 50th time (default: 10th).
+SERVER_GC_THRESHOLDS = (2000, 50, 10)
+
+
+def tune_gc_for_server_process() -> None:
+    """Make the cyclic garbage collector cheaper in a process that is only this server.
+
+    Why: each stream keeps ~140 objects alive (tasks, generators, Starlette's frames) while it
+    waits for its first token, and Python's collector scans the young ones again and again.
+    In a burst of 200 streamed requests it took 75-90 µs of the ~450 µs of server CPU per
+    request, and a full collection (17-30 ms) paused every stream mid-burst. Freezing what
+    exists at start-up (modules, the app) and collecting the young generations less often cut
+    it to about 22 µs per request with no full collection (measured with gc.callbacks).
+    Process-wide, so only the command lines call it; `LocalServer` runs inside someone else's
+    process (a notebook kernel) and leaves its collector alone.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*SERVER_GC_THRESHOLDS)
+
+
 def serve_until_interrupted(
     app: Starlette, sock: socket.socket, on_ready: Callable[[], None]
 ) -> int:
     """Run `app` on `sock` in the foreground; call `on_ready` once it accepts connections.
 
     Used by the command lines (`python -m helpers.server`, `python -m helpers.server.demo`), which
-    print their URL only when a client can really connect. Ctrl-C stops it cleanly.
+    print their URL only when a client can really connect. Ctrl-C stops it cleanly. The process
+    is the server's own, so its garbage collector is tuned for serving (see above).
     """
+    tune_gc_for_server_process()
     server = uvicorn.Server(uvicorn_config(app))
 
     async def serve() -> None:
