@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import signal
 import subprocess
@@ -12,6 +13,8 @@ from pathlib import Path
 import openai
 import pytest
 from openai import OpenAI
+
+from helpers.server import LocalServer
 
 ROOT = Path(__file__).resolve().parents[2]
 URL_LINE = re.compile(r"^http://127\.0\.0\.1:(\d+)/v1$")
@@ -86,3 +89,25 @@ def test_non_loopback_host_with_key_requires_it() -> None:
     finally:
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=5) == 0
+
+
+def test_only_the_command_line_tunes_the_garbage_collector() -> None:
+    """The command line's process is the server's own; a notebook kernel running LocalServer is
+    not, so LocalServer leaves that process's collector as it found it."""
+    before = gc.get_threshold(), gc.get_freeze_count()
+    with LocalServer(ttft=0, tokens_per_second=0) as server:
+        OpenAI(base_url=server.base_url, api_key="unused").models.list()
+    assert (gc.get_threshold(), gc.get_freeze_count()) == before
+    tuned = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import gc; from helpers.server.app.server import tune_gc_for_server_process as t;"
+            "t(); print(gc.get_threshold(), gc.get_freeze_count() > 0)",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert tuned == "(2000, 50, 10) True"
