@@ -59,8 +59,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench_proxy import verdict
-from bench_server import StreamClient, cpu_seconds, percentiles
+from bench_server import StreamClient, cpu_seconds, percentiles, verdict
 from jupyter_client.manager import KernelManager
 
 from helpers.chunked import ChunkedDecoder

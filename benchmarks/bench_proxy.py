@@ -51,6 +51,7 @@ from bench_server import (
     measure,
     print_row,
     start_server,
+    verdict,
 )
 
 from helpers.proxy import NginxProxy
@@ -182,7 +183,8 @@ def main() -> None:
     kit_200 = summary["kit"].get(200)
     if kit_200:
         p99s = [d["p99"] for d in kit_200]
-        print(f"goal (nginx adds <= {GOAL_MS:g} ms p99 at 200 streams, kit): {verdict(p99s)}")
+        said = verdict(p99s, GOAL_MS)
+        print(f"goal (nginx adds <= {GOAL_MS:g} ms p99 at 200 streams, kit): {said}")
 
 
 def rounds_text(diffs: list[dict]) -> str:
@@ -192,17 +194,6 @@ def rounds_text(diffs: list[dict]) -> str:
         text = f"{d['p99']:+.1f} [start {d['start']:+.1f}, jitter {d['jitter']:+.1f}]"
         parts.append(text + (f" {d['incomplete']} incomplete" if d["incomplete"] else ""))
     return "; ".join(parts)
-
-
-def verdict(diffs: list[float], goal: float = GOAL_MS) -> str:
-    """Met or not met only when every round agrees; otherwise say the noise decides it.
-    (Also benchmarks/bench_classroom.py's, with its own goals.)"""
-    rounds = ", ".join(f"{d:+.1f}" for d in diffs)
-    if all(d <= goal for d in diffs):
-        return f"met in every round ({rounds} ms)"
-    if all(d > goal for d in diffs):
-        return f"NOT met in any round ({rounds} ms)"
-    return f"not established: the rounds disagree ({rounds} ms)"
 
 
 if __name__ == "__main__":

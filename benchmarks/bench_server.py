@@ -182,6 +182,17 @@ def percentiles(values: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered) * 1000, p99 * 1000, ordered[-1] * 1000
 
 
+def verdict(diffs: list[float], goal: float) -> str:
+    """Met or not met only when every round agrees; otherwise say the noise decides it.
+    (The goal verdicts of bench_proxy.py and bench_classroom.py.)"""
+    rounds = ", ".join(f"{d:+.1f}" for d in diffs)
+    if all(d <= goal for d in diffs):
+        return f"met in every round ({rounds} ms)"
+    if all(d > goal for d in diffs):
+        return f"NOT met in any round ({rounds} ms)"
+    return f"not established: the rounds disagree ({rounds} ms)"
+
+
 async def run_client(base_url: str, streams: int, stagger: float) -> dict:
     raw = request_bytes(base_url)
     cpu, wall = time.process_time(), time.perf_counter()

@@ -16,8 +16,7 @@ import pytest
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
-from bench_proxy import verdict  # noqa: E402
-from bench_server import percentiles  # noqa: E402
+from bench_server import percentiles, verdict  # noqa: E402
 
 
 def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
