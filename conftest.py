@@ -33,3 +33,18 @@ def _cell_tags(item: pytest.Item) -> list[str]:
     if cell is None:
         return []
     return list(cell.get("metadata", {}).get("tags", []))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Under `make test-latest`, print a failure beside the packages that moved since the lock."""
+    if os.environ.get("KIT_LATEST") != "1" or exitstatus == 0:
+        return
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent / "tests"))
+    from lockfile import report
+
+    terminalreporter.section("make test-latest: what moved since the lock")
+    terminalreporter.write_line(report())
+    terminalreporter.write_line("If a failure comes from one of these, fix it and run make lock.")
