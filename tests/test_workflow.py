@@ -10,13 +10,13 @@ missing actionlint still skips, since it cannot be installed without reaching Gi
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from ci import skip_or_fail
 
 REPO = Path(__file__).resolve().parents[1]
 WORKFLOW = REPO / ".github" / "workflows" / "test.yml"
@@ -37,12 +37,12 @@ def tool(name: str) -> str:
     found = str(here) if here.exists() else shutil.which(name)
     if found:
         return found
-    reason = f"{name} is not installed"
-    in_ci = os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-    if in_ci and name not in OPTIONAL_IN_CI:
-        pytest.fail(f"CI is set, so the workflow must be checked: {reason}")
-    why = OPTIONAL_IN_CI.get(name, "make test installs it (requirements-dev.txt)")
-    pytest.skip(f"{reason}: {why}")
+    if name in OPTIONAL_IN_CI:
+        pytest.skip(f"{name} is not installed: {OPTIONAL_IN_CI[name]}")
+    skip_or_fail(
+        f"{name} is not installed: make test installs it (requirements-dev.txt)",
+        "the workflow check",
+    )
 
 
 def run(*command: str) -> subprocess.CompletedProcess[str]:

@@ -9,10 +9,10 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 import pytest
+from ci import skip_or_fail
 
 from helpers.browser import SEVEN_STREAMS, UNSAFE_RENDER, browser_missing, in_chromium
 from helpers.proxy import NginxProxy
@@ -28,9 +28,7 @@ ATTACK = 'Sure! <img src=x onerror="window.ran += 1"> Anything else?'
 def server() -> Iterator[LocalServer]:
     missing = browser_missing()
     if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"{missing}; browser tests must run in CI")
-        pytest.skip(missing)
+        skip_or_fail(missing, "the browser tests")
     with LocalServer() as srv:
         yield srv
 

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ci import skip_or_fail
 from lab_harness import (
     REPO,
     _wait_until_ready,
@@ -46,10 +47,7 @@ def require_server_proxy() -> None:
     try:
         import jupyter_server_proxy  # noqa: F401
     except ImportError:
-        reason = "jupyter-server-proxy is not installed (pip install -r requirements.txt)"
-        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-            pytest.fail(f"CI is set, so this test must run: {reason}")
-        pytest.skip(reason)
+        skip_or_fail("jupyter-server-proxy is not installed (pip install -r requirements.txt)")
 
 
 @contextlib.contextmanager

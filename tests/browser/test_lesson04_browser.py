@@ -7,7 +7,6 @@ Skips when Debian's chromium is absent, except in CI (CI set), where that is a f
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from itertools import pairwise
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from ci import skip_or_fail
 from lab_harness import (
     CHROMIUM,
     REPO,
@@ -52,10 +52,10 @@ def require_chromium(chromium: Path = CHROMIUM) -> None:
     """Skip without a browser, but never in CI: there a skipped browser test would hide a gap."""
     if chromium.exists():
         return
-    reason = f"{chromium} not found: install Debian's chromium (apt-get install chromium)"
-    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
-        pytest.fail(f"CI is set, so the browser test must run: {reason}")
-    pytest.skip(reason)
+    skip_or_fail(
+        f"{chromium} not found: install Debian's chromium (apt-get install chromium)",
+        "the browser test",
+    )
 
 
 def test_missing_chromium_skips_locally_and_fails_in_ci(monkeypatch, tmp_path: Path):

@@ -26,6 +26,7 @@ from pathlib import Path
 import httpx
 import pytest
 from browser.lab_harness import CHROMIUM_ARGS  # the same flags as the JupyterLab tests
+from ci import skip_or_fail
 
 from helpers.server import LocalServer
 from helpers.server.model.simulated import answer_prompt
@@ -41,10 +42,9 @@ def chromium_or_skip() -> str:
     path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
     if path:
         return path
-    reason = "Debian's chromium is not installed (apt-get install chromium)"
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason}; browser tests must run in CI")
-    pytest.skip(reason)
+    skip_or_fail(
+        "Debian's chromium is not installed (apt-get install chromium)", "the browser tests"
+    )
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ from types import SimpleNamespace
 
 import openai
 import pytest
+from ci import skip_or_fail
 from openai import AsyncOpenAI, OpenAI
 
 from helpers.server import LocalServer
@@ -159,9 +160,7 @@ def test_chat_messages_map_roles_a_small_template_knows() -> None:
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
     if MISSING is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI installs the local model, but: {MISSING}")
-        pytest.skip(f"optional local model not installed: {MISSING}")
+        skip_or_fail(f"optional local model not installed: {MISSING}", "the local model's tests")
     with LocalServer(model="smollm2") as running:
         yield running
 
