@@ -310,21 +310,30 @@ def test_sdk_retries_cannot_help_an_error_after_http_200(root: str) -> None:
     assert len(attempts) == 1  # the status was 200: nothing for the retry loop to see
 
 
-def test_drop_mid_stream_raises_the_transport_error_unwrapped(client: Anthropic) -> None:
-    # Unlike the openai SDK (APIConnectionError), anthropic 2.15 lets httpx2's own error out
-    # of the stream: a `except anthropic.APIError` does not catch a dropped connection.
+def test_drop_mid_stream_raises_apiconnectionerror_caused_by_the_transport_error(root: str) -> None:
+    # anthropic 2.17 wraps a dropped connection in its own APIConnectionError, as the openai
+    # SDK does; httpx2's error is the __cause__ (2.15 let httpx2.RemoteProtocolError out
+    # unwrapped). A drop after HTTP 200 is not retried: one request, with retries on.
+    attempts: list = []
+    http_client = anthropic.DefaultHttpxClient(event_hooks={"request": [attempts.append]})
+    patient = Anthropic(base_url=root, api_key="unused", max_retries=2, http_client=http_client)
     seen = []
-    with pytest.raises(httpx2.RemoteProtocolError, match="incomplete chunked read"):  # noqa: SIM117
-        with client.messages.stream(
+    with pytest.raises(anthropic.APIConnectionError, match="incomplete chunked read") as caught:  # noqa: SIM117
+        with patient.messages.stream(
             model="m", max_tokens=1024, messages=MESSAGES, extra_body=fault("drop")
         ) as stream:
             seen.extend(stream.text_stream)
+    assert not isinstance(caught.value, anthropic.APITimeoutError)
+    assert isinstance(caught.value.__cause__, httpx2.RemoteProtocolError)
     assert seen == list(tokenize(ANSWER)[:3])
+    assert len(attempts) == 1
 
 
-def test_stall_times_out_a_short_client_timeout(client: Anthropic) -> None:
+def test_stall_raises_apitimeouterror_caused_by_a_read_timeout(client: Anthropic) -> None:
+    # anthropic 2.17: APITimeoutError (a subclass of APIConnectionError) from httpx2.ReadTimeout;
+    # 2.15 let httpx2.ReadTimeout out unwrapped, as for a drop.
     impatient = client.with_options(timeout=0.3)
-    with pytest.raises(httpx2.ReadTimeout):  # noqa: SIM117 (unwrapped, as for a drop)
+    with pytest.raises(anthropic.APITimeoutError, match=r"timed out after 0\.3s") as caught:  # noqa: SIM117
         with impatient.messages.stream(
             model="m",
             max_tokens=1024,
@@ -332,6 +341,7 @@ def test_stall_times_out_a_short_client_timeout(client: Anthropic) -> None:
             extra_body=fault("stall", stall_seconds=30),
         ) as stream:
             list(stream.text_stream)
+    assert isinstance(caught.value.__cause__, httpx2.ReadTimeout)
 
 
 def test_stall_then_the_answer_completes(client: Anthropic) -> None:
@@ -346,7 +356,7 @@ def test_stall_then_the_answer_completes(client: Anthropic) -> None:
 def test_faults_leave_no_live_streams(server: LocalServer, client: Anthropic) -> None:
     impatient = client.with_options(timeout=0.3)
     for kind in ["error", "drop", "stall", "429", "500", "529"]:
-        with pytest.raises((anthropic.APIError, httpx2.TransportError)):  # noqa: SIM117
+        with pytest.raises(anthropic.APIError):  # noqa: SIM117
             with impatient.messages.stream(
                 model="m",
                 max_tokens=1024,
