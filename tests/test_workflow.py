@@ -64,8 +64,16 @@ def test_the_workflow_runs_make_test_on_the_supported_pythons() -> None:
     text = WORKFLOW.read_text()
     assert "run: make test" in text
     assert 'python: ["3.11", "3.12", "3.13"]' in text
-    for requirements in ("requirements.txt", "requirements-dev.txt"):
+    for requirements in ("requirements.lock", "requirements-dev.lock", "requirements.txt"):
         assert f"'{requirements}'" in text  # the pip cache key changes when they do
+
+
+def test_the_workflow_runs_make_test_latest_every_week() -> None:
+    """Drift is seen before a class: a scheduled run of the suite on the newest allowed releases."""
+    text = WORKFLOW.read_text()
+    assert "schedule:" in text and "cron:" in text
+    assert "run: make test-latest" in text
+    assert "if: github.event_name == 'schedule'" in text
 
 
 def test_zizmor_would_catch_credentials_left_in_the_checkout(tmp_path: Path) -> None:
