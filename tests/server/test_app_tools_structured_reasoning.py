@@ -396,13 +396,19 @@ def test_reasoning_tokens_and_thinking_time_grow_with_effort(client: OpenAI) -> 
         ("chat", {"tools": CHAT_TOOLS, "tool_choice": {"type": "function",
                                                       "function": {"name": "x"}}},
          "tool_choice", "'x' was not found"),
-        ("responses", {"tools": [{**RESPONSES_TOOLS[0], "parameters": {
+        # Only an explicit strict: true is refused; left out, the schema is made strict or
+        # accepted non-strict (test_app_real_requests.py).
+        ("responses", {"tools": [{**RESPONSES_TOOLS[0], "strict": True, "parameters": {
             "type": "object", "properties": {"city": {"type": "string", "minLength": 2}},
             "required": ["city"], "additionalProperties": False}}]},
          "tools[0].parameters", "'minLength' is not permitted"),
-        ("responses", {"tools": [{**RESPONSES_TOOLS[0], "parameters": {
+        ("responses", {"tools": [{**RESPONSES_TOOLS[0], "strict": True, "parameters": {
             "type": "object", "properties": {"city": {"type": "string"}}}}]},
          "tools[0].parameters", "'additionalProperties' is required"),
+        ("chat", {"tools": [{"type": "function", "function": {
+            "name": "f", "strict": True, "parameters": {
+                "type": "object", "properties": {"city": {"type": "string"}}}}}]},
+         "tools[0].function.parameters", "'additionalProperties' is required"),
         ("chat", {"response_format": {"type": "json_schema", "json_schema": {
             "name": "p", "strict": True, "schema": {**WEATHER, "required": ["city"]}}}},
          "response_format.json_schema.schema", "Missing 'unit'"),

@@ -24,7 +24,7 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.server.dialects.params import check_chat_body, check_responses_body
-from helpers.server.dialects.tools import chat_features, responses_features
+from helpers.server.dialects.tools import chat_features, responses_echo, responses_features
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 
@@ -307,6 +307,7 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
             code="invalid_type",
         )
     all_text = "\n".join(text for text in [instructions, *(t for _, t in messages)] if text)
+    features = responses_features(body, all_text)
     return SimRequest(
         api="responses",
         model=model,
@@ -317,8 +318,9 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
         simulation=apply_simulation(base, body.get("simulation")),
         instructions=instructions,
         messages=tuple(messages),
-        features=responses_features(body, all_text),
-        echo={key: body[key] for key in _ECHOED if body.get(key) is not None},
+        features=features,
+        echo={**{key: body[key] for key in _ECHOED if body.get(key) is not None},
+              **responses_echo(body, features)},
     )
 
 

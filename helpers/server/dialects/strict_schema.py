@@ -9,12 +9,23 @@ works offline and fails on the real API. The rules (OpenAI's Structured Outputs 
 the root is an object, not `anyOf`; every object sets `additionalProperties: false` and lists
 every property in `required`; some keywords are not supported at all (`UNSUPPORTED`).
 
+When a request leaves `strict` out, the Responses API does not refuse a schema that breaks these
+rules: it *normalizes* it (`strict_or_loose`): every object gets `additionalProperties: false`
+and lists every property in `required`, and the tool (or format) is echoed back `strict: true`
+with that schema. Only when that still fails (a keyword strict mode refuses, an object with
+`additionalProperties: true`, a root that is not an object) does it fall back to non-strict,
+echoed `strict: false`. OpenAI's function-calling guide says so ("Responses requests will
+normalize your schema into strict mode ... Chat Completions requests remain non-strict by
+default"), and a recorded real stream shows it (a tool sent without `strict` and without
+`additionalProperties` came back with both). Only an explicit `strict: true` is refused.
+
 Separately, `generator_limits` refuses the few keywords the *simulated* model cannot satisfy
 (`pattern`, ...), saying it is a limit of the local server only.
 """
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from helpers.server.model.source import RequestError
@@ -89,6 +100,35 @@ def check_strict(schema: Any, where: str, param: str, code: str) -> None:
             code=code,
         )
     _check_node(schema, (), where, param, code)
+
+
+def _normalize(schema: Any) -> None:
+    """In place: close every object and require every property (what strict mode needs)."""
+    if not isinstance(schema, dict):
+        return
+    if _is_object(schema):
+        schema.setdefault("additionalProperties", False)
+        properties = schema.get("properties") or {}
+        required = schema.get("required")
+        if isinstance(properties, dict) and (required is None or isinstance(required, list)):
+            required = list(required or [])
+            schema["required"] = required + [k for k in properties if k not in required]
+    for sub, _ in _children(schema, ()):
+        _normalize(sub)
+
+
+def strict_or_loose(schema: Any, where: str, param: str, code: str) -> tuple[Any, bool]:
+    """`strict` left out (Responses): (the normalized schema, True) when strict mode can take
+    it, else (the schema as sent, False): never an error."""
+    if not isinstance(schema, dict):
+        return schema, False
+    normalized = copy.deepcopy(schema)
+    _normalize(normalized)
+    try:
+        check_strict(normalized, where, param, code)
+    except RequestError:
+        return schema, False
+    return normalized, True
 
 
 def generator_limits(schema: Any, where: str, param: str) -> None:

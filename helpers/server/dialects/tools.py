@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from helpers.server.dialects.params import boolean, one_of, string
-from helpers.server.dialects.strict_schema import check_strict, generator_limits
+from helpers.server.dialects.strict_schema import check_strict, generator_limits, strict_or_loose
 from helpers.server.model.source import RequestError
 from helpers.server.model.tool_use import Features, FunctionTool, ToolResult
 
@@ -54,7 +54,25 @@ def _local_only(param: str, what: str) -> RequestError:
     )
 
 
-def _function_tool(spec: dict[str, Any], param: str, strict_default: bool) -> FunctionTool:
+def _schema_strictness(
+    spec: dict[str, Any], schema: Any, auto: bool, where: str, param: str, key: str, code: str
+) -> tuple[Any, bool]:
+    """(schema, strict) as the API applies `spec["strict"]` to `spec[key]`. `strict: true` must
+    be met (else a 400); left out (or null), Responses normalizes the schema into strict mode
+    when it can and falls back to non-strict when it cannot (`auto`); Chat Completions stays
+    non-strict."""
+    strict = spec.get("strict")
+    if strict is None:
+        if auto:
+            return strict_or_loose(schema, where, f"{param}.{key}", code)
+        return schema, False
+    boolean(strict, f"{param}.strict")
+    if strict:
+        check_strict(schema, where, f"{param}.{key}", code)
+    return schema, strict
+
+
+def _function_tool(spec: dict[str, Any], param: str, strict_auto: bool) -> FunctionTool:
     """A function's name, description and schema; its schema checked as the real API does."""
     name = _required(spec, "name", param)
     string(name, f"{param}.name")
@@ -71,12 +89,10 @@ def _function_tool(spec: dict[str, Any], param: str, strict_default: bool) -> Fu
     parameters = _EMPTY_PARAMETERS if parameters is None else _object(
         parameters, f"{param}.parameters"
     )
-    strict = spec.get("strict")
-    strict = strict_default if strict is None else strict
-    boolean(strict, f"{param}.strict")
     where = f"function '{name}'"
-    if strict:
-        check_strict(parameters, where, f"{param}.parameters", "invalid_function_parameters")
+    parameters, strict = _schema_strictness(
+        spec, parameters, strict_auto, where, param, "parameters", "invalid_function_parameters"
+    )
     generator_limits(parameters, where, f"{param}.parameters")
     return FunctionTool(name, description, parameters, strict)
 
@@ -161,17 +177,19 @@ def _needs_json_word(text: str, where: str, format_param: str) -> None:
         )
 
 
-def _json_schema_format(spec: dict[str, Any], param: str) -> dict[str, Any]:
+def _json_schema_format(
+    spec: dict[str, Any], param: str, strict_auto: bool
+) -> tuple[dict[str, Any], bool]:
+    """(schema, strict) of a `json_schema` output format, checked as the real API does."""
     name = _required(spec, "name", param)
     string(name, f"{param}.name")
     schema = _object(_required(spec, "schema", param), f"{param}.schema")
-    strict = spec.get("strict") or False
-    boolean(strict, f"{param}.strict")
     where = f"response_format '{name}'"
-    if strict:
-        check_strict(schema, where, f"{param}.schema", "invalid_json_schema")
+    schema, strict = _schema_strictness(
+        spec, schema, strict_auto, where, param, "schema", "invalid_json_schema"
+    )
     generator_limits(schema, where, f"{param}.schema")
-    return schema
+    return schema, strict
 
 
 def _shared(
@@ -196,7 +214,7 @@ def _asked_by(features: dict[str, Any]) -> tuple[str, ...]:
 def _responses_tool(spec: dict[str, Any], param: str) -> FunctionTool:
     if spec.get("type") != "function":
         raise _local_only(f"{param}.type", f"tools of type {spec.get('type')!r}")
-    return _function_tool(spec, param, strict_default=True)
+    return _function_tool(spec, param, strict_auto=True)
 
 
 def _responses_results(raw_input: Any, has_previous: bool) -> tuple[ToolResult, ...]:
@@ -233,7 +251,7 @@ def responses_features(body: dict[str, Any], input_text: str) -> Features:
     fmt = text.get("format") or {"type": "text"}
     kind = _object(fmt, "text.format").get("type")
     one_of("text", "json_schema", "json_object")(kind, "text.format.type")
-    schema = _json_schema_format(fmt, "text.format") if kind == "json_schema" else None
+    schema = _json_schema_format(fmt, "text.format", True)[0] if kind == "json_schema" else None
     if kind == "json_object":
         _needs_json_word(input_text, "input", "text.format")
     reasoning = _object(body.get("reasoning") or {}, "reasoning")
@@ -256,6 +274,29 @@ def responses_features(body: dict[str, Any], input_text: str) -> Features:
     )
 
 
+def responses_echo(body: dict[str, Any], features: Features) -> dict[str, Any]:
+    """`tools` and `text` as a Response echoes them: after the strict rule, as the real API
+    sends them back (a tool sent without `strict` comes back `"strict": true` with
+    `additionalProperties: false` added, or `"strict": false`; a `json_schema` format gains
+    `"description": null` and its `strict`). Call after `responses_features` checked the body."""
+    echo: dict[str, Any] = {}
+    if features.tools:
+        echo["tools"] = [
+            {"type": "function", "description": spec.get("description"), "name": tool.name,
+             "parameters": tool.parameters, "strict": tool.strict}
+            for spec, tool in zip(body["tools"], features.tools, strict=True)
+        ]
+    text = body.get("text")
+    fmt = (text or {}).get("format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        schema, strict = _json_schema_format(fmt, "text.format", True)
+        echo["text"] = {**text, "format": {  # type: ignore[dict-item]
+            "type": "json_schema", "description": fmt.get("description"), "name": fmt["name"],
+            "schema": schema, "strict": strict,
+        }}
+    return echo
+
+
 # --------------------------------------------------------------------------- Chat Completions
 
 
@@ -263,7 +304,7 @@ def _chat_tool(spec: dict[str, Any], param: str) -> FunctionTool:
     if spec.get("type") != "function":
         raise _local_only(f"{param}.type", f"tools of type {spec.get('type')!r}")
     function = _object(_required(spec, "function", param), f"{param}.function")
-    return _function_tool(function, f"{param}.function", strict_default=False)
+    return _function_tool(function, f"{param}.function", strict_auto=False)
 
 
 def _chat_results(messages: list[Any]) -> tuple[ToolResult, ...]:
@@ -307,7 +348,7 @@ def chat_features(body: dict[str, Any], messages_text: str) -> Features:
     schema = None
     if kind == "json_schema":
         spec = _object(_required(fmt, "json_schema", "response_format"), "response_format")
-        schema = _json_schema_format(spec, "response_format.json_schema")
+        schema = _json_schema_format(spec, "response_format.json_schema", False)[0]
     if kind == "json_object":
         _needs_json_word(messages_text, "messages", "response_format")
     effort = body.get("reasoning_effort")
