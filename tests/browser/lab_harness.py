@@ -8,6 +8,7 @@ and the kernel in the repo's .venv (sys.prefix), because the data path is left a
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -18,6 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,7 +110,7 @@ def jupyter_lab(root: Path, notebooks: list[Path]) -> Iterator[Lab]:
         "--ServerApp.terminals_enabled=False",
         "--LabApp.news_url=",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-    ]
+    ]  # fmt: skip
     if os.geteuid() == 0:  # CI containers often run as root; Jupyter refuses that by default
         command.append("--allow-root")
     log = state / "lab.log"
@@ -117,7 +119,7 @@ def jupyter_lab(root: Path, notebooks: list[Path]) -> Iterator[Lab]:
         process = subprocess.Popen(
             command, env=env, cwd=root, stdout=log_file, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we stop it and its kernels together
-        )
+        )  # fmt: skip
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_until_ready(url, token, process, log)
@@ -141,10 +143,104 @@ def stop_process_group(process: subprocess.Popen) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+# --- when a browser test fails: what was on screen, and what JupyterLab was asking ---------------
+
+# Every open JupyterLab dialog (a modal <dialog class="jp-Dialog"> over the whole page): its title,
+# body and buttons. A dialog nobody expects blocks every click until the test times out.
+_OPEN_DIALOGS_JS = """() => [...document.querySelectorAll('.jp-Dialog')].map((d) => ({
+    title: (d.querySelector('.jp-Dialog-header')?.innerText || '').trim(),
+    body: (d.querySelector('.jp-Dialog-body')?.innerText || '').trim(),
+    buttons: [...d.querySelectorAll('.jp-Dialog-footer button')].map((b) => b.innerText.trim()),
+}))"""
+
+
+def open_dialogs(page) -> list[dict]:
+    """The JupyterLab dialogs open in ``page``: [{"title", "body", "buttons"}], [] if none."""
+    return page.evaluate(_OPEN_DIALOGS_JS)
+
+
+# The last console messages and uncaught errors of every watched page (what Lab logged before
+# a dialog came up: a failed request, a dead kernel), kept for `save_failure_evidence`.
+_CONSOLE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def watch_console(context) -> None:
+    """Keep the last 200 console messages and page errors of every page of this BrowserContext,
+    with the seconds since the page opened."""
+
+    def watch(page) -> None:
+        lines = _CONSOLE.setdefault(page, collections.deque(maxlen=200))
+        opened = time.monotonic()
+        stamp = lambda: f"{time.monotonic() - opened:7.1f}s"  # noqa: E731
+        page.on("console", lambda m: lines.append(f"{stamp()} {m.type}: {m.text[:500]}"))
+        page.on("pageerror", lambda e: lines.append(f"{stamp()} pageerror: {str(e)[:500]}"))
+
+    for page in context.pages:
+        watch(page)
+    context.on("page", watch)
+
+
+def open_pages(browser_or_page) -> list:
+    """Every open page of a Playwright Browser, BrowserContext, or of a Page's context."""
+    if hasattr(browser_or_page, "contexts"):  # a Browser: one context per student, say
+        return [page for context in browser_or_page.contexts for page in context.pages]
+    if hasattr(browser_or_page, "pages"):  # a BrowserContext
+        return list(browser_or_page.pages)
+    return list(browser_or_page.context.pages)
+
+
+def save_failure_evidence(browser_or_page, directory: Path) -> str:
+    """A screenshot of every open page and the text of every open JupyterLab dialog, saved in
+    ``directory`` (evidence.txt, page-N.png, and console-N.txt for a page `watch_console`
+    watched); returns a summary naming the folder. Best effort: a page that does not answer
+    within 15 s is noted, not waited for."""
+    directory.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for number, page in enumerate(open_pages(browser_or_page), 1):
+        lines.append(f"page {number}: {page.url}")
+        try:
+            page.screenshot(path=directory / f"page-{number}.png", timeout=15_000)
+            dialogs = open_dialogs(page)
+        except Exception as error:  # a crashed or closed page: say so and go on
+            lines.append(f"  (no evidence: {type(error).__name__}: {str(error)[:300]})")
+            continue
+        lines.append(f"  screenshot page-{number}.png; {len(dialogs)} JupyterLab dialog(s) open")
+        for dialog in dialogs:
+            body = " / ".join(dialog["body"].splitlines())
+            lines.append(f"  dialog {dialog['title']!r}: {body!r}, buttons {dialog['buttons']}")
+        if page in _CONSOLE:
+            (directory / f"console-{number}.txt").write_text("\n".join(_CONSOLE[page]) + "\n")
+            lines.append(f"  its last {len(_CONSOLE[page])} console messages: console-{number}.txt")
+    (directory / "evidence.txt").write_text("\n".join(lines) + "\n")
+    return f"browser evidence in {directory}:\n" + "\n".join(lines)
+
+
 @contextlib.contextmanager
-def chromium_page(profile_dir: Path) -> Iterator[object]:
+def evidence_on_failure(browser_or_page, directory: Path, logs: str = "") -> Iterator[None]:
+    """On any failure inside (an assertion, a Playwright timeout, pytest-timeout's), save
+    `save_failure_evidence` into ``directory`` and add its summary, and ``logs`` (where the
+    servers' logs are), to the error's message."""
+    try:
+        yield
+    except BaseException as error:
+        if isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+            raise
+        try:
+            summary = save_failure_evidence(browser_or_page, directory)
+        except Exception as failure:  # the evidence must never hide the error itself
+            summary = f"no browser evidence saved ({type(failure).__name__}: {failure})"
+        summary += f"\n{logs}" if logs else ""
+        error.add_note(summary)
+        print(summary)
+        raise
+
+
+@contextlib.contextmanager
+def chromium_page(profile_dir: Path, evidence_dir: Path | None = None) -> Iterator[object]:
     """A Playwright page in Debian's Chromium with a fresh profile (Playwright's own download
-    of a browser does not work offline)."""
+    of a browser does not work offline). If the test fails inside, every open page's screenshot
+    and JupyterLab dialogs go to ``evidence_dir`` (default: failure-evidence beside the profile,
+    in pytest's tmp_path) and the failure message names it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -161,8 +257,12 @@ def chromium_page(profile_dir: Path) -> Iterator[object]:
             viewport={"width": 1400, "height": 1000},
         )
         try:
+            watch_console(context)
             page = context.pages[0] if context.pages else context.new_page()
-            yield page
+            with evidence_on_failure(
+                context, evidence_dir or profile_dir.parent / "failure-evidence"
+            ):
+                yield page
         finally:
             context.close()
 
@@ -188,9 +288,11 @@ def wait_for_kernel_idle(page, timeout_ms: int = 60_000) -> None:
 
 def code_cell(page, containing: str):
     """The code cell whose source contains this text (a Playwright locator)."""
-    return page.locator(".jp-Notebook .jp-CodeCell").filter(
-        has=page.locator(".jp-InputArea-editor", has_text=containing)
-    ).first
+    return (
+        page.locator(".jp-Notebook .jp-CodeCell")
+        .filter(has=page.locator(".jp-InputArea-editor", has_text=containing))
+        .first
+    )
 
 
 def run_cell(page, cell, attempts: int = 3) -> None:
