@@ -81,6 +81,10 @@ class SimRequest:
     max_tokens: int | None
     simulation: Simulation
     include_usage: bool = False  # chat only: stream_options.include_usage
+    # stream_options.include_obfuscation (default true): pad each streamed delta (Responses) or
+    # chunk (Chat) with an `obfuscation` field, as the real API does.
+    obfuscation: bool = True
+    include: tuple[str, ...] = ()  # responses only: e.g. "reasoning.encrypted_content"
     instructions: str | None = None  # responses only: echoed back like the real API
     messages: tuple[tuple[str, str], ...] = ()  # (role, text) of the whole conversation
     # Tools, an output schema, reasoning (helpers.server.model.tool_use); default: plain text.
