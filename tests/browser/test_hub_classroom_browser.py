@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -36,7 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from lab_harness import CHROMIUM, REPO, copy_without_outputs, free_port, wait_for_kernel_idle
+from ci import skip_or_fail
+from lab_harness import (
+    CHROMIUM,
+    REPO,
+    copy_without_outputs,
+    evidence_on_failure,
+    free_port,
+    wait_for_kernel_idle,
+    watch_console,
+)
 from test_demo_jupyter_proxy_browser import assert_both_panels_streamed, require_server_proxy
 from test_lesson04_browser import (
     NOTEBOOK,
@@ -51,23 +61,14 @@ from helpers.server.model.simulated import answer_prompt
 pytestmark = pytest.mark.browser
 
 HUB_CONFIG = REPO / "data" / "hub" / "jupyterhub_config.py"
-VENV_BIN = REPO / ".venv" / "bin"
-KIT_CHP = REPO / ".venv" / "hub-node" / "node_modules" / ".bin" / "configurable-http-proxy"
+# The venv running this test (.venv, or .venv-latest under `make test-latest`): its jupyterhub, and
+# the configurable-http-proxy `make hub-deps` put beside it (the Makefile's HUB_NODE).
+VENV_BIN = Path(sys.prefix) / "bin"
+KIT_CHP = Path(sys.prefix) / "hub-node" / "node_modules" / ".bin" / "configurable-http-proxy"
 STUDENTS = ("alice", "bob", "carol")
 TEACHER = "teacher"
 DEMO_PROMPT = "Compare websockets vs SSE"  # the page's default prompt
 WAIT = 180  # seconds: the bound on any one wait (servers starting on a busy 2-core machine)
-
-
-def in_ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def skip_or_fail(reason: str) -> None:
-    """A missing part skips here, with a note; under CI=true it fails: a gap must not hide."""
-    if in_ci():
-        pytest.fail(f"CI is set, so the hub test must run: {reason}")
-    pytest.skip(reason)
 
 
 def find_chp() -> str | None:
@@ -94,7 +95,7 @@ def test_a_missing_part_skips_locally_and_fails_in_ci(monkeypatch, tmp_path: Pat
     monkeypatch.setenv("PATH", str(tmp_path))  # no node, no configurable-http-proxy
     monkeypatch.setenv("CI", ci)
     with pytest.raises(outcome, match="is not installed"):
-        skip_or_fail(missing_part(None) or "")
+        skip_or_fail(missing_part(None) or "", "the hub test")
 
 
 # --- the hub: started from the example config, stopped with everything it started -------------
@@ -210,7 +211,7 @@ def refusal(tmp_path: Path, **changes: str) -> str:
     within a bounded wait) and leave nothing running. Returns what it said."""
     chp = find_chp()
     if reason := missing_part(chp):
-        skip_or_fail(reason)
+        skip_or_fail(reason, "the hub test")
     marker = uuid.uuid4().hex
     env = {**hub_environment(tmp_path / "hub", chp, marker), **changes}
     process = subprocess.Popen(
@@ -361,6 +362,7 @@ def chromium(profile_dir: Path) -> Iterator[object]:
 def log_in(browser, hub: Hub, user: str):
     """A fresh context (cookies of its own) logged in through the hub's login form."""
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    watch_console(context)  # what Lab logged, kept for the evidence of a failure
     page = context.new_page()
     page.set_default_timeout(WAIT * 1000)
     page.goto(f"{hub.url}/hub/login")
@@ -392,7 +394,7 @@ def test_three_students_on_a_real_hub(tmp_path: Path):
     require_server_proxy()  # /user/NAME/proxy/PORT/ is jupyter-server-proxy in each server
     chp = find_chp()
     if reason := missing_part(chp):
-        skip_or_fail(reason)
+        skip_or_fail(reason, "the hub test")
     lesson = slower_copy(tmp_path / "lesson")
     state = tmp_path / "hub"
     for user in STUDENTS:
@@ -401,7 +403,14 @@ def test_three_students_on_a_real_hub(tmp_path: Path):
     timings: dict[str, float] = {}
     started = time.monotonic()
 
-    with jupyterhub(state, chp) as hub, chromium(tmp_path / "profile") as browser:
+    with (
+        jupyterhub(state, chp) as hub,
+        chromium(tmp_path / "profile") as browser,
+        # On a failure: every page's screenshot, Lab's open dialogs and console, in the message.
+        evidence_on_failure(
+            browser, tmp_path / "failure-evidence", f"hub, proxy and user servers' log: {hub.log}"
+        ),
+    ):
         for user in STUDENTS:  # all at once: they start side by side, as in a class
             start_server(hub, user)
         start_server(hub, TEACHER, "demo")
