@@ -1,0 +1,804 @@
+"""The local server's streams, compared with what the real services sent (data/real_streams/).
+
+For every recording that kept its request body, the test sends that request (model: the simulated
+model, `kit-sim-1`) to a LocalServer, reads the raw SSE body over HTTP and compares it with the
+recording. Compared:
+
+- framing: Responses and Anthropic frames are `event:` + `data:`, `event` equal to the JSON `type`;
+  Chat frames are `data:` only and the last one is `[DONE]`; no comment lines; the Content-Type;
+- the order of event types, consecutive repeats collapsed (30 `response.output_text.delta` = one);
+  an event type is refined by what it carries where the model's choice shows (`output_item.added`
+  of a `function_call` or a `message`; Anthropic's `content_block_delta` of `text_delta` or
+  `input_json_delta`; Chat chunks by what their delta holds);
+- per event type, the set of fields, recursively into the nested objects that matter (NESTED),
+  over every event of that type in the stream.
+
+Not compared: values, key order, byte widths (ids, timestamps, `obfuscation` values, Anthropic's
+padding differ by nature). Every difference is either in JUSTIFIED (the simulated model chose
+differently, or the field came or went on the wire before or after the recording's date, as the fact
+sheet in data/real_streams/README.md dates them), or in NOT_YET_SIMULATED (a server gap), each
+with its one-line reason; any other difference fails naming the recording, event type and fields,
+and an entry that matches nothing fails too, so both tables shrink when the server catches up.
+A recorded request the server refuses is a difference too ("refused"), listed like the others.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from helpers.server import LocalServer
+from helpers.server.model.simulated import MODEL_ID
+from helpers.sse import SSEDecoder
+
+FOLDER = Path(__file__).resolve().parents[2] / "data" / "real_streams"
+MANIFEST = json.loads((FOLDER / "manifest.json").read_text(encoding="utf-8"))
+
+RESPONSES, CHAT, ANTHROPIC = "responses", "chat", "anthropic"
+PATHS = {RESPONSES: "/v1/responses", CHAT: "/v1/chat/completions", ANTHROPIC: "/v1/messages"}
+# Keys whose object value is compared field by field (a list of objects: the union of its members).
+NESTED = frozenset(
+    {
+        "response",
+        "item",
+        "part",
+        "delta",
+        "message",
+        "usage",
+        "content_block",
+        "choices",
+        "tool_calls",
+        "function",
+        "error",
+        "incomplete_details",
+    }
+)
+_LINE = re.compile(r"\r\n|\r|\n")
+
+
+# --------------------------------------------------------------------------- pure functions
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One SSE block as sent: its field names in order (a comment line counts as ":")."""
+
+    fields: tuple[str, ...]
+    event: str | None  # the `event:` value, None without an event line
+    data: str
+
+
+def parse_frames(body: bytes) -> list[Frame]:
+    """Split an SSE body into blocks at blank lines, keeping which fields each block had."""
+    frames, fields, event, data = [], [], None, []
+    for line in _LINE.split(body.decode("utf-8")):
+        if line == "":
+            if fields:
+                frames.append(Frame(tuple(fields), event, "\n".join(data)))
+            fields, event, data = [], None, []
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        fields.append(name or ":")
+        if name == "event":
+            event = value
+        elif name == "data":
+            data.append(value)
+    if fields:  # a last block without its blank line: the SSE reader drops it, we keep it to see it
+        frames.append(Frame(tuple(fields), event, "\n".join(data)))
+    return frames
+
+
+def dialect_of(recording: str) -> str:
+    if recording.startswith("openai-responses-"):
+        return RESPONSES
+    if recording.startswith("openai-chat-"):
+        return CHAT
+    if recording.startswith("anthropic-messages-"):
+        return ANTHROPIC
+    raise ValueError(f"no dialect for {recording!r}")
+
+
+def framing_problems(frames: list[Frame], dialect: str) -> list[str]:
+    """What breaks the dialect's framing rule, one short code (no spaces) per kind of problem."""
+    problems: set[str] = set()
+    for frame in frames:
+        if ":" in frame.fields:
+            problems.add("comment-lines")
+        expected = ("data",) if dialect == CHAT else ("event", "data")
+        if frame.fields != expected:
+            problems.add("fields=" + ",".join(frame.fields))
+        if dialect == CHAT:
+            continue
+        try:
+            kind = json.loads(frame.data).get("type")
+        except (ValueError, AttributeError):
+            problems.add("data-not-a-JSON-object")
+            continue
+        if frame.event != kind:
+            problems.add(f"event!=type:{frame.event}!={kind}")
+    done = [i for i, frame in enumerate(frames) if frame.data == "[DONE]"]
+    if dialect == CHAT and done != [len(frames) - 1]:
+        problems.add("[DONE]-not-once-at-the-end")
+    if dialect != CHAT and done:
+        problems.add("[DONE]-sent")
+    return sorted(problems)
+
+
+def payloads(frames: list[Frame]) -> list[dict[str, Any]]:
+    """Each frame's JSON (Chat's `[DONE]` left out: it is not JSON)."""
+    return [json.loads(frame.data) for frame in frames if frame.data != "[DONE]"]
+
+
+def event_type(payload: dict[str, Any], dialect: str) -> str:
+    """The event's type, refined where the model's choice shows (see the module docstring)."""
+    if dialect == CHAT:
+        return _chat_kind(payload)
+    kind = payload.get("type", "?")
+    for key in ("item", "content_block", "delta", "part"):
+        inner = payload.get(key)
+        if isinstance(inner, dict) and "type" in inner:
+            return f"{kind}[{inner['type']}]"
+    return kind
+
+
+def _chat_kind(chunk: dict[str, Any]) -> str:
+    if "error" in chunk:
+        return "chunk[error]"
+    if not chunk.get("choices"):
+        return "chunk[usage]"
+    choice = chunk["choices"][0]
+    delta = choice.get("delta") or {}
+    if choice.get("finish_reason") is not None:
+        return "chunk[finish]"
+    if "role" in delta:
+        return "chunk[role]"
+    if delta.get("tool_calls"):
+        return "chunk[tool_call]" if "id" in delta["tool_calls"][0] else "chunk[tool_arguments]"
+    if "content" in delta:
+        return "chunk[content]"
+    return "chunk[other]"
+
+
+def event_sequence(events: Iterable[dict[str, Any]], dialect: str) -> list[str]:
+    """Event types in order, a run of the same type counted once."""
+    sequence: list[str] = []
+    for payload in events:
+        kind = event_type(payload, dialect)
+        if not sequence or sequence[-1] != kind:
+            sequence.append(kind)
+    return sequence
+
+
+def field_tree(value: Any, prefix: str = "") -> set[str]:
+    """Dotted paths of an object's fields, going into NESTED keys (`choices[].delta.content`)."""
+    paths: set[str] = set()
+    if not isinstance(value, dict):
+        return paths
+    for key, inner in value.items():
+        path = f"{prefix}{key}"
+        paths.add(path)
+        if key not in NESTED:
+            continue
+        if isinstance(inner, dict):
+            paths |= field_tree(inner, f"{path}.")
+        elif isinstance(inner, list):
+            for member in inner:
+                paths |= field_tree(member, f"{path}[].")
+    return paths
+
+
+def fields_by_type(events: Iterable[dict[str, Any]], dialect: str) -> dict[str, set[str]]:
+    """Per event type, the union of the field trees of its events."""
+    found: dict[str, set[str]] = {}
+    for payload in events:
+        found.setdefault(event_type(payload, dialect), set()).update(field_tree(payload))
+    return found
+
+
+@dataclass(frozen=True, order=True)
+class Difference:
+    """One way the local stream differs from a recording.
+
+    `where` is an event type, or "sequence" / "framing" / "request"; `what` is "missing" (in the
+    recording, not sent here) or "extra" (sent here, not in the recording), or "refused" (the
+    server answered the recorded request with an error, so no stream could be compared); `name` is
+    a field path, or, for "sequence", an event type, for "framing", the problem, for "request",
+    `status:field`.
+    """
+
+    recording: str
+    where: str
+    what: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.recording}: {self.where}: {self.what} {self.name}"
+
+
+def diff_streams(
+    recording: str, dialect: str, recorded: list[Frame], local: list[Frame]
+) -> set[Difference]:
+    """Every Difference between a recorded body's frames and the local server's."""
+    found = {
+        Difference(recording, "framing", "extra", problem)
+        for problem in framing_problems(local, dialect)
+    }
+    old, new = payloads(recorded), payloads(local)
+    before, after = event_sequence(old, dialect), event_sequence(new, dialect)
+    if dialect == CHAT:  # [DONE] is part of the sequence a reader sees
+        before += ["[DONE]"] if recorded and recorded[-1].data == "[DONE]" else []
+        after += ["[DONE]"] if local and local[-1].data == "[DONE]" else []
+    matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op in ("delete", "replace"):
+            found |= {Difference(recording, "sequence", "missing", k) for k in before[i1:i2]}
+        if op in ("insert", "replace"):
+            found |= {Difference(recording, "sequence", "extra", k) for k in after[j1:j2]}
+    want, got = fields_by_type(old, dialect), fields_by_type(new, dialect)
+    for kind in want.keys() & got.keys():
+        found |= {Difference(recording, kind, "missing", f) for f in want[kind] - got[kind]}
+        found |= {Difference(recording, kind, "extra", f) for f in got[kind] - want[kind]}
+    return found
+
+
+Line = tuple[str, str, str, str, str]
+
+
+def allowance(*lines: Line) -> dict[Difference, str]:
+    """Table lines -> one entry per Difference.
+
+    A line is (recording, where, what, names, reason): `where` and `names` may list several,
+    separated by spaces (every pair is an entry); `what` is "missing", "extra" or "refused".
+    """
+    table: dict[Difference, str] = {}
+    for recording, wheres, what, names, reason in lines:
+        assert what in ("missing", "extra", "refused"), what
+        assert reason and "\n" not in reason, (recording, wheres, names)
+        for where in wheres.split():
+            for name in names.split():
+                key = Difference(recording, where, what, name)
+                assert key not in table, f"listed twice: {key}"
+                table[key] = reason
+    return table
+
+
+def judge(found: set[Difference], *tables: dict[Difference, str]) -> list[str]:
+    """Lines saying what no table explains and which table entries nothing matched; [] is a pass."""
+    allowed = set().union(*tables)
+    unexplained, unused = sorted(found - allowed), sorted(allowed - found)
+    lines = []
+    if unexplained:
+        lines.append("differences from the real stream that no table explains:")
+        lines += [f"  {difference}" for difference in unexplained]
+    if unused:
+        lines.append("table entries no difference matches (the server changed? delete them):")
+        lines += [f"  {difference}" for difference in unused]
+    return lines
+
+
+# --------------------------------------------------------------------------- the tables
+
+R_TEXT, R_CALL = "openai-responses-text-1", "openai-responses-function_call-1"
+R_REASON, R_SCHEMA = "openai-responses-reasoning-2", "openai-responses-structured-1"
+R_CUT = "openai-responses-incomplete-1"
+C_TEXT, C_TOOLS = "openai-chat-text-2", "openai-chat-tool_calls-1"
+A_TEXT, A_TOOLS = "anthropic-messages-text-1", "anthropic-messages-tool_use-1"
+A_THINK, A_SCHEMA = "anthropic-messages-thinking-1", "anthropic-messages-structured-1"
+R_ALL = "response.created response.in_progress response.completed"
+R_ALL_CUT = "response.created response.in_progress response.incomplete"
+R_STRUCTURED_EVENTS = (
+    f"{R_ALL} response.output_item.added[message] response.output_item.done[message] "
+    "response.content_part.added[output_text] response.content_part.done[output_text] "
+    "response.output_text.delta response.output_text.done"
+)
+
+# Differences that are right: the model chose otherwise, or the wire changed after the recording
+# (dates: the fact sheet in data/real_streams/README.md).
+JUSTIFIED: dict[Difference, str] = allowance(
+    (
+        R_TEXT,
+        "sequence",
+        "extra",
+        "response.output_item.added[reasoning] response.output_item.done[reasoning]",
+        "model's choice: gpt-5.5 (effort low) sent no reasoning item; kit-sim-1 always does",
+    ),
+    (
+        R_CALL,
+        "sequence",
+        "extra",
+        "response.output_item.added[reasoning] response.output_item.done[reasoning]",
+        "model's choice: gpt-5.5 (effort low) sent no reasoning item; kit-sim-1 always does",
+    ),
+    (
+        R_TEXT,
+        "response.output_item.added[message] response.output_item.done[message]",
+        "missing",
+        "item.phase",
+        "model-specific: gpt-5.5's message items carry phase (fact sheet); kit-sim-1 has no phases",
+    ),
+    (
+        R_REASON,
+        "sequence",
+        "missing",
+        "response.reasoning_summary_part.added[summary_text] response.reasoning_summary_text.delta "
+        "response.reasoning_summary_text.done response.reasoning_summary_part.done[summary_text]",
+        "model's choice: o3-mini wrote 4 summary parts of these 4 events, kit-sim-1 writes 1",
+    ),
+    (
+        R_SCHEMA,
+        R_STRUCTURED_EVENTS,
+        "extra",
+        "sequence_number",
+        "recorded 2025-03; sequence_number is on the wire from 2025-07 (fact sheet)",
+    ),
+    (
+        R_SCHEMA,
+        "response.content_part.added[output_text] response.content_part.done[output_text]",
+        "extra",
+        "part.logprobs",
+        "recorded 2025-03; logprobs: [] on parts is on the wire from 2025-07 (fact sheet)",
+    ),
+    (
+        R_SCHEMA,
+        "response.output_text.delta response.output_text.done",
+        "extra",
+        "logprobs",
+        "recorded 2025-03; logprobs: [] on output_text events came in 2025-07 (fact sheet)",
+    ),
+    (
+        C_TOOLS,
+        "chunk[role]",
+        "extra",
+        "choices[].delta.refusal",
+        "varies on the wire: this first chunk has no refusal, tool_calls-2's has (fact sheet)",
+    ),
+    (
+        A_TOOLS,
+        "sequence",
+        "missing",
+        "content_block_start[text] content_block_delta[text_delta] content_block_stop "
+        "content_block_start[tool_use]",
+        "model's choice: claude-sonnet-4-6 wrote text before its calls; kit-sim-1 calls at once",
+    ),
+    (
+        A_TOOLS,
+        "sequence",
+        "extra",
+        "content_block_start[tool_use]",
+        "same cause as the line above: with no text block first, the calls start at index 0",
+    ),
+)
+
+_RESPONSE_2026 = (
+    "response.background response.completed_at response.frequency_penalty response.max_tool_calls "
+    "response.moderation response.presence_penalty response.prompt_cache_key "
+    "response.prompt_cache_retention response.safety_identifier response.service_tier "
+    "response.store response.top_logprobs response.user"
+)
+_RESPONSE_2025_09 = (
+    "response.background response.max_tool_calls response.prompt_cache_key "
+    "response.safety_identifier response.service_tier response.store response.top_logprobs "
+    "response.user"
+)
+_RESPONSE_2025_07 = (
+    "response.background response.max_tool_calls response.reasoning response.service_tier "
+    "response.store response.top_logprobs response.user"
+)
+_CHUNK_FIELDS = "obfuscation service_tier"
+_ANTHROPIC_USAGE = (
+    "usage.cache_creation_input_tokens usage.cache_read_input_tokens usage.input_tokens"
+)
+_ANTHROPIC_START_USAGE = (
+    "message.usage.cache_creation message.usage.inference_geo message.usage.service_tier"
+)
+_ID_LINES = (
+    "the kit adds id: lines (sequence number / chunk index, for resume); real streams have none"
+)
+
+# Gaps of the local server today: each line is a difference it should stop making.
+NOT_YET_SIMULATED: dict[Difference, str] = allowance(
+    # -- framing
+    *[
+        (r, "framing", "extra", "fields=event,id,data", _ID_LINES)
+        for r in (R_TEXT, R_CALL, R_REASON, R_SCHEMA, R_CUT)
+    ],
+    *[(r, "framing", "extra", "fields=id,data", _ID_LINES) for r in (C_TEXT, C_TOOLS)],
+    # -- the Response object: fields the real API sent at the recording's date
+    (
+        R_TEXT,
+        R_ALL,
+        "missing",
+        _RESPONSE_2026,
+        "Response fields on the wire in 2026-05 that the kit does not send",
+    ),
+    (
+        R_CALL,
+        R_ALL,
+        "missing",
+        _RESPONSE_2026,
+        "Response fields on the wire in 2026-05 that the kit does not send",
+    ),
+    (
+        R_REASON,
+        R_ALL,
+        "missing",
+        _RESPONSE_2025_09,
+        "Response fields on the wire in 2025-09 that the kit does not send",
+    ),
+    (
+        R_CUT,
+        R_ALL_CUT,
+        "missing",
+        _RESPONSE_2025_07,
+        "Response fields on the wire in 2025-07 the kit does not send (reasoning: only if asked)",
+    ),
+    (
+        R_SCHEMA,
+        R_ALL,
+        "missing",
+        "response.reasoning response.store response.user",
+        "Response fields on the wire in 2025-03 the kit does not send (reasoning: only if asked)",
+    ),
+    # -- obfuscation, on every delta since 2025-08
+    (
+        R_TEXT,
+        "response.output_text.delta",
+        "missing",
+        "obfuscation",
+        "obfuscation is on every delta event since 2025-08",
+    ),
+    (
+        R_CALL,
+        "response.function_call_arguments.delta",
+        "missing",
+        "obfuscation",
+        "obfuscation is on every delta event since 2025-08",
+    ),
+    (
+        R_REASON,
+        "response.output_text.delta response.reasoning_summary_text.delta",
+        "missing",
+        "obfuscation",
+        "obfuscation is on every delta event since 2025-08",
+    ),
+    # -- items and events
+    (
+        R_CALL,
+        "response.function_call_arguments.done",
+        "extra",
+        "name",
+        "the real event has no name (fact sheet; the SDK's type has none either)",
+    ),
+    (
+        R_REASON,
+        "response.output_item.added[reasoning] response.output_item.done[reasoning]",
+        "missing",
+        "item.encrypted_content",
+        "include reasoning.encrypted_content is accepted, but the item has no encrypted_content",
+    ),
+    (
+        R_REASON,
+        "response.output_item.added[reasoning] response.output_item.done[reasoning]",
+        "extra",
+        "item.status",
+        "o3-mini's reasoning items (2025-09) carry no status; the kit's do",
+    ),
+    # -- Chat chunks
+    (
+        C_TEXT,
+        "chunk[role] chunk[content] chunk[finish] chunk[usage]",
+        "missing",
+        _CHUNK_FIELDS,
+        "every chunk carries service_tier (from 2025-03) and obfuscation (from 2025-08)",
+    ),
+    (
+        C_TOOLS,
+        "chunk[role] chunk[tool_call] chunk[tool_arguments] chunk[finish]",
+        "missing",
+        _CHUNK_FIELDS,
+        "every chunk carries service_tier (from 2025-03) and obfuscation (from 2025-08)",
+    ),
+    # -- Anthropic
+    (
+        A_TEXT,
+        "message_start",
+        "missing",
+        f"message.stop_details {_ANTHROPIC_START_USAGE}",
+        "message_start of 2026 bodies: stop_details, usage.cache_creation/inference_geo/tier",
+    ),
+    (
+        A_TEXT,
+        "message_delta",
+        "missing",
+        f"delta.stop_details {_ANTHROPIC_USAGE}",
+        "message_delta of 2026 bodies: delta.stop_details and the full usage",
+    ),
+    (
+        A_TOOLS,
+        "message_start",
+        "missing",
+        _ANTHROPIC_START_USAGE,
+        "message_start usage fields of 2026 bodies",
+    ),
+    (
+        A_TOOLS,
+        "message_delta",
+        "missing",
+        _ANTHROPIC_USAGE,
+        "message_delta's full usage in 2026 bodies",
+    ),
+    (
+        A_TOOLS,
+        "content_block_start[tool_use]",
+        "missing",
+        "content_block.caller",
+        "tool_use blocks carry caller: {type: direct} in 2026 bodies",
+    ),
+    (
+        A_THINK,
+        "request",
+        "refused",
+        "400:thinking",
+        "extended thinking is refused by the local server, so this stream cannot be compared",
+    ),
+    (
+        A_SCHEMA,
+        "request",
+        "refused",
+        "400:output_config",
+        "output_config.format (structured output) is refused by the local server",
+    ),
+)
+
+
+# --------------------------------------------------------------------------- running it
+
+
+def recordings_with_requests() -> list[dict[str, Any]]:
+    return [entry for entry in MANIFEST if entry.get("request")]
+
+
+def local_request(entry: dict[str, Any]) -> dict[str, Any]:
+    """The recorded request, with the simulated model's name in place of the real model's."""
+    body = json.loads((FOLDER / entry["request"]).read_text(encoding="utf-8"))
+    return {**body, "model": MODEL_ID}
+
+
+def refusal_name(status: int, body: bytes) -> str:
+    """`400:param` for a refusal: OpenAI's `param`, or the field Anthropic's message starts with."""
+    try:
+        error = json.loads(body)["error"]
+    except (ValueError, KeyError, TypeError):
+        return f"{status}:?"
+    field = error.get("param") or error.get("message", "?").split(":")[0]
+    return f"{status}:{field}".replace(" ", "_")
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[LocalServer]:
+    with LocalServer(ttft=0.002, tokens_per_second=5000, jitter=0.0) as running:
+        yield running
+
+
+def differences_for(
+    server: LocalServer, entry: dict[str, Any], recorded: bytes | None = None
+) -> set[Difference]:
+    """Send the entry's request; compare the answer with the recording (or with `recorded`)."""
+    recording, dialect = entry["file"].removesuffix(".sse"), dialect_of(entry["file"])
+    url = server.base_url.removesuffix("/v1") + PATHS[dialect]
+    with httpx.stream("POST", url, json=local_request(entry), timeout=30) as reply:
+        body = reply.read()
+    if reply.status_code != 200:
+        return {Difference(recording, "request", "refused", refusal_name(reply.status_code, body))}
+    if recorded is None:
+        recorded = (FOLDER / entry["file"]).read_bytes()
+    found = diff_streams(recording, dialect, parse_frames(recorded), parse_frames(body))
+    content_type = reply.headers.get("content-type", "")
+    if entry.get("content_type") and content_type != entry["content_type"]:
+        found.add(
+            Difference(
+                recording, "framing", "extra", "content-type=" + content_type.replace(" ", "")
+            )
+        )
+    return found
+
+
+def verdict(recording: str, found: set[Difference]) -> list[str]:
+    """judge() with the two tables' entries for this recording."""
+    return judge(
+        found,
+        {key: why for key, why in JUSTIFIED.items() if key.recording == recording},
+        {key: why for key, why in NOT_YET_SIMULATED.items() if key.recording == recording},
+    )
+
+
+ENTRIES = recordings_with_requests()
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=[e["file"] for e in ENTRIES])
+def test_local_stream_matches_the_recording(server: LocalServer, entry: dict[str, Any]) -> None:
+    recording = entry["file"].removesuffix(".sse")
+    problems = verdict(recording, differences_for(server, entry))
+    assert not problems, f"{recording}:\n" + "\n".join(problems)
+
+
+def test_a_doctored_recording_fails(server: LocalServer) -> None:
+    """The check can fail: a recording with a field the server lacks and without an event."""
+    entry = next(e for e in ENTRIES if e["file"] == "openai-responses-incomplete-1.sse")
+    original = (FOLDER / entry["file"]).read_text(encoding="utf-8")
+    doctored = original.replace(
+        '"type":"response.output_text.delta",', '"type":"response.output_text.delta","doctored":1,'
+    )
+    doctored = re.sub(r"event: response\.output_text\.done\n.*\n\n", "", doctored)
+    assert doctored.count('"doctored"') == 16 and "output_text.done" not in doctored
+    problems = verdict(R_CUT, differences_for(server, entry, doctored.encode()))
+    assert problems[0] == "differences from the real stream that no table explains:"
+    assert f"  {R_CUT}: response.output_text.delta: missing doctored" in problems
+    assert f"  {R_CUT}: sequence: extra response.output_text.done" in problems
+    assert verdict(R_CUT, differences_for(server, entry)) == []  # the true recording passes
+
+
+def test_a_stale_table_entry_fails() -> None:
+    found = {Difference(R_CUT, "sequence", "extra", "x")}
+    table = allowance((R_CUT, "sequence", "extra", "x y", "a reason"))
+    assert judge(found, table) == [
+        "table entries no difference matches (the server changed? delete them):",
+        f"  {R_CUT}: sequence: extra y",
+    ]
+
+
+def test_tables_name_known_recordings_once() -> None:
+    names = {entry["file"].removesuffix(".sse") for entry in ENTRIES}
+    assert {key.recording for key in JUSTIFIED} | {
+        key.recording for key in NOT_YET_SIMULATED
+    } <= names
+    assert not JUSTIFIED.keys() & NOT_YET_SIMULATED.keys()
+
+
+# --------------------------------------------------------------------------- the pure functions
+
+
+def test_parse_frames_reads_what_the_kit_decoder_reads() -> None:
+    for entry in MANIFEST:
+        body = (FOLDER / entry["file"]).read_bytes()
+        decoder = SSEDecoder()
+        events = decoder.feed(body) + decoder.close()
+        frames = parse_frames(body)
+        assert [(f.event or "message", f.data) for f in frames] == [
+            (e.event, e.data) for e in events
+        ]
+
+
+def test_parse_frames_keeps_field_names_and_comments() -> None:
+    frames = parse_frames(b": hi\n\nevent: a\nid: 3\ndata: {}\n\ndata: x\ndata: y\n\ndata: [DONE]")
+    assert frames == [
+        Frame((":",), None, ""),
+        Frame(("event", "id", "data"), "a", "{}"),
+        Frame(("data", "data"), None, "x\ny"),
+        Frame(("data",), None, "[DONE]"),
+    ]
+
+
+def test_framing_problems() -> None:
+    good = parse_frames(b'event: a\ndata: {"type":"a"}\n\n')
+    assert framing_problems(good, RESPONSES) == []
+    assert framing_problems(good, CHAT) == ["[DONE]-not-once-at-the-end", "fields=event,data"]
+    wrong = parse_frames(b'event: b\ndata: {"type":"a"}\n\n: ping\n\ndata: [DONE]\n\n')
+    assert framing_problems(wrong, ANTHROPIC) == [
+        "[DONE]-sent",
+        "comment-lines",
+        "data-not-a-JSON-object",
+        "event!=type:b!=a",
+        "fields=:",
+        "fields=data",
+    ]
+    chat = parse_frames(b'data: {"choices":[]}\n\ndata: [DONE]\n\n')
+    assert framing_problems(chat, CHAT) == []
+
+
+def test_event_sequence_collapses_runs_and_refines_types() -> None:
+    events = [
+        {"type": "response.output_item.added", "item": {"type": "function_call"}},
+        {"type": "response.function_call_arguments.delta", "delta": "{"},
+        {"type": "response.function_call_arguments.delta", "delta": "}"},
+        {"type": "response.output_item.added", "item": {"type": "message"}},
+    ]
+    assert event_sequence(events, RESPONSES) == [
+        "response.output_item.added[function_call]",
+        "response.function_call_arguments.delta",
+        "response.output_item.added[message]",
+    ]
+    chunks = [
+        {"choices": [{"delta": {"role": "assistant"}, "finish_reason": None}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c"}]}, "finish_reason": None}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0}]}, "finish_reason": None}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": 0}]}, "finish_reason": None}]},
+        {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]},
+        {"choices": [], "usage": {}},
+    ]
+    assert event_sequence(chunks, CHAT) == [
+        "chunk[role]",
+        "chunk[tool_call]",
+        "chunk[tool_arguments]",
+        "chunk[finish]",
+        "chunk[usage]",
+    ]
+
+
+def test_field_tree_goes_into_the_nested_objects_only() -> None:
+    event = {
+        "type": "x",
+        "response": {"id": "r", "usage": {"input_tokens": 1}, "text": {"format": {}}},
+        "choices": [{"delta": {"content": "a"}}, {"delta": {"role": "b"}}],
+        "usage": None,
+    }
+    assert field_tree(event) == {
+        "type",
+        "response",
+        "response.id",
+        "response.usage",
+        "response.usage.input_tokens",
+        "response.text",
+        "choices",
+        "choices[].delta",
+        "choices[].delta.content",
+        "choices[].delta.role",
+        "usage",
+    }
+
+
+def test_real_recordings_keep_the_framing_rule_and_match_themselves() -> None:
+    for entry in MANIFEST:
+        frames = parse_frames((FOLDER / entry["file"]).read_bytes())
+        name, dialect = entry["file"].removesuffix(".sse"), dialect_of(entry["file"])
+        assert framing_problems(frames, dialect) == [], name
+        assert diff_streams(name, dialect, frames, frames) == set()
+
+
+def test_diff_streams_names_what_differs() -> None:
+    old = parse_frames(
+        b'event: a\ndata: {"type":"a","f":{"g":1}}\n\nevent: b\ndata: {"type":"b"}\n\n'
+    )
+    new = parse_frames(b'event: a\ndata: {"type":"a","h":2}\n\nevent: c\ndata: {"type":"c"}\n\n')
+    assert diff_streams("r", RESPONSES, old, new) == {
+        Difference("r", "a", "missing", "f"),
+        Difference("r", "a", "extra", "h"),
+        Difference("r", "sequence", "missing", "b"),
+        Difference("r", "sequence", "extra", "c"),
+    }
+
+
+# --------------------------------------------------------------------------- the files
+
+
+def test_recordings_are_byte_exact() -> None:
+    for entry in MANIFEST:
+        data = (FOLDER / entry["file"]).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], entry["file"]
+        assert len(data) == entry["bytes"], entry["file"]
+        if entry.get("request"):
+            request = (FOLDER / entry["request"]).read_bytes()
+            assert hashlib.sha256(request).hexdigest() == entry["request_sha256"], entry["request"]
+    listed = {e["file"] for e in MANIFEST} | {e["request"] for e in MANIFEST if e.get("request")}
+    on_disk = {p.name for p in FOLDER.iterdir()} - {"README.md", "manifest.json"}
+    assert on_disk == listed
+
+
+def test_every_recording_names_its_source_and_a_permissive_licence() -> None:
+    readme = (FOLDER / "README.md").read_text(encoding="utf-8")
+    permissive = {"Apache-2.0", "MIT", "Apache-2.0 OR BSD-3-Clause"}
+    for entry in MANIFEST:
+        assert entry["licence"] in permissive, entry["file"]
+        assert entry["repo"] and entry["path"] and len(entry["last_commit"]) == 40, entry["file"]
+        row = next(line for line in readme.splitlines() if line.startswith(f"| `{entry['file']}`"))
+        assert entry["repo"] in row and entry["licence"] in row and entry["last_commit"][:12] in row
