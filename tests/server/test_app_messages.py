@@ -138,8 +138,16 @@ def test_raw_event_order_and_event_lines(root: str) -> None:
     assert all(event.id == "" for event in events)  # Anthropic sends no id: lines
     start = payloads[0]["message"]
     assert start["content"] == [] and start["usage"]["input_tokens"] == count_tokens(PROMPT)
-    assert payloads[-2]["usage"] == {"output_tokens": n}  # cumulative: the final count
-    assert payloads[-2]["delta"] == {"stop_reason": "end_turn", "stop_sequence": None}
+    # cumulative: the final count; since 2025-11 the input and cache counts come again
+    assert payloads[-2]["usage"] == {
+        "input_tokens": count_tokens(PROMPT),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": n,
+    }
+    assert payloads[-2]["delta"] == {
+        "stop_reason": "end_turn", "stop_sequence": None, "stop_details": None
+    }
     assert "".join(p["delta"]["text"] for p in payloads[3:-3]) == ANSWER
 
 
@@ -154,9 +162,9 @@ def test_error_mid_stream_is_an_error_event_after_http_200(root: str) -> None:
         *["content_block_delta"] * 3,
         "error",
     ]
-    assert events[-1].json() == {
+    assert events[-1].json() == {  # as the real overload body has it, `details: null` first
         "type": "error",
-        "error": {"type": "overloaded_error", "message": INJECTED_ERROR_MESSAGE},
+        "error": {"details": None, "type": "overloaded_error", "message": INJECTED_ERROR_MESSAGE},
     }
 
 
@@ -182,8 +190,11 @@ def test_error_mid_stream_is_an_error_event_after_http_200(root: str) -> None:
         ({"stream": "yes"}, "stream: Input should be a valid boolean"),
         ({"metadata": {"name": "x"}}, "metadata.name: Extra inputs are not permitted"),
         ({"frobnicate": True}, "frobnicate: Extra inputs are not permitted"),
+        ({"thinking": {"type": "enabled", "budget_tokens": 1023}},
+         "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"),
         ({"thinking": {"type": "enabled", "budget_tokens": 1024}},
-         "extended thinking is part of the real Messages API but is not simulated"),
+         "`max_tokens` must be greater than `thinking.budget_tokens`"),
+        ({"container": "c"}, "code execution containers is part of the real Messages API"),
         ({"simulation": {"fault": "boom"}}, "simulation.fault"),
     ],
 )
@@ -379,7 +390,7 @@ def test_heartbeats_are_ping_events_the_sdk_skips(root: str, client: Anthropic) 
     first_text = types.index("content_block_delta")
     assert status == 200 and types.count("ping") >= 3
     assert "ping" not in types[first_text:]  # the model was quiet only before its first token
-    assert {event.data for event in events if event.event == "ping"} == {'{"type":"ping"}'}
+    assert {event.data for event in events if event.event == "ping"} == {'{"type": "ping"}'}
     with client.messages.stream(
         model="m", max_tokens=1024, messages=MESSAGES, extra_body=quiet
     ) as stream:

@@ -111,12 +111,14 @@ def test_raw_stream_is_tool_use_blocks_with_input_json_deltas(root: str) -> None
         deltas = events[opened[index] + 1 : closed[index]]
         assert all(d.type == "content_block_delta" and d.index == index for d in deltas)
         assert all(d.delta.type == "input_json_delta" for d in deltas)
-        assert len(deltas) > 2  # several pieces, not one
+        assert deltas[0].delta.partial_json == ""  # as in every real recording: empty first
+        assert len(deltas) > 3  # several pieces, not one
         arguments = json.loads("".join(d.delta.partial_json for d in deltas))
         jsonschema.validate(arguments, WEATHER)
         assert arguments["location"] == city
     assert events[-2].delta.stop_reason == "tool_use"
-    assert events[-2].usage.output_tokens == sum(k == "content_block_delta" for k in kinds)
+    pieces = [e for e in events if e.type == "content_block_delta" and e.delta.partial_json]
+    assert events[-2].usage.output_tokens == len(pieces)  # the empty openers are no tokens
 
 
 def test_sdk_stream_accumulates_the_input(client: Anthropic) -> None:
@@ -220,7 +222,7 @@ def test_max_tokens_cuts_a_call_and_says_so(client: Anthropic) -> None:
                                 messages=ask(ONE_CITY)) as stream:
         pieces = [e.delta.partial_json for e in stream if e.type == "content_block_delta"]
         final = stream.get_final_message()
-    assert final.stop_reason == "max_tokens" and len(pieces) == 3
+    assert final.stop_reason == "max_tokens" and pieces[0] == "" and len(pieces[1:]) == 3
     with pytest.raises(ValueError):
         json.loads("".join(pieces))  # the arguments are cut: not JSON yet
 
@@ -331,4 +333,5 @@ def test_a_failure_mid_call_is_an_error_event_the_sdk_raises(client: Anthropic) 
                                     messages=ask(ONE_CITY), extra_body=failing)
     with pytest.raises(anthropic.APIStatusError, match="injected fault 'error'"), stream as events:
         seen.extend(e.delta.partial_json for e in events if e.type == "content_block_delta")
-    assert seen == ['{"', "location"]  # two pieces arrive, then the error event (HTTP was 200)
+    # the empty opener and two pieces arrive, then the error event (HTTP was 200)
+    assert seen == ["", '{"', "location"]

@@ -436,12 +436,6 @@ _RESPONSE_2025_07 = (
     "response.store response.top_logprobs response.user"
 )
 _CHUNK_FIELDS = "obfuscation service_tier"
-_ANTHROPIC_USAGE = (
-    "usage.cache_creation_input_tokens usage.cache_read_input_tokens usage.input_tokens"
-)
-_ANTHROPIC_START_USAGE = (
-    "message.usage.cache_creation message.usage.inference_geo message.usage.service_tier"
-)
 _ID_LINES = (
     "the kit adds id: lines (sequence number / chunk index, for resume); real streams have none"
 )
@@ -548,56 +542,6 @@ NOT_YET_SIMULATED: dict[Difference, str] = allowance(
         "missing",
         _CHUNK_FIELDS,
         "every chunk carries service_tier (from 2025-03) and obfuscation (from 2025-08)",
-    ),
-    # -- Anthropic
-    (
-        A_TEXT,
-        "message_start",
-        "missing",
-        f"message.stop_details {_ANTHROPIC_START_USAGE}",
-        "message_start of 2026 bodies: stop_details, usage.cache_creation/inference_geo/tier",
-    ),
-    (
-        A_TEXT,
-        "message_delta",
-        "missing",
-        f"delta.stop_details {_ANTHROPIC_USAGE}",
-        "message_delta of 2026 bodies: delta.stop_details and the full usage",
-    ),
-    (
-        A_TOOLS,
-        "message_start",
-        "missing",
-        _ANTHROPIC_START_USAGE,
-        "message_start usage fields of 2026 bodies",
-    ),
-    (
-        A_TOOLS,
-        "message_delta",
-        "missing",
-        _ANTHROPIC_USAGE,
-        "message_delta's full usage in 2026 bodies",
-    ),
-    (
-        A_TOOLS,
-        "content_block_start[tool_use]",
-        "missing",
-        "content_block.caller",
-        "tool_use blocks carry caller: {type: direct} in 2026 bodies",
-    ),
-    (
-        A_THINK,
-        "request",
-        "refused",
-        "400:thinking",
-        "extended thinking is refused by the local server, so this stream cannot be compared",
-    ),
-    (
-        A_SCHEMA,
-        "request",
-        "refused",
-        "400:output_config",
-        "output_config.format (structured output) is refused by the local server",
     ),
 )
 

@@ -24,6 +24,7 @@ from helpers.server.dialects.anthropic import (
     collect_message,
     error_body,
     message_events,
+    padding_seed,
     parse_messages_request,
     pre_stream_fault,
 )
@@ -52,7 +53,7 @@ async def create_message(request: Request) -> Any:
     received_at = arrival_time(request.scope)  # the TTFT clock starts at arrival
     try:
         body = parse_json_body(await read_body(request))
-        parsed = parse_messages_request(body, simulation_for(request))
+        parsed = parse_messages_request(body, simulation_for(request), _betas(request))
         fault = pre_stream_fault(parsed.sim)
         if fault is not None:
             raise fault
@@ -65,9 +66,15 @@ async def create_message(request: Request) -> Any:
     if not sim.stream:
         work = collect_message(parsed, message_id)
         return CollectedAnswer(work, live, message_id, render_error=anthropic_error)
-    frames = messages_frames(message_events(parsed, message_id))
+    frames = messages_frames(message_events(parsed, message_id), padding_seed(parsed))
     beating = with_heartbeat(frames, sim.simulation.heartbeat, beat=PING_EVENT)
     return EventStream(beating, live, message_id)
+
+
+def _betas(request: Request) -> tuple[str, ...]:
+    """The `anthropic-beta` header's values (the SDK sends one header, comma-separated)."""
+    values = ",".join(request.headers.getlist("anthropic-beta"))
+    return tuple(value.strip() for value in values.split(",") if value.strip())
 
 
 async def not_found(request: Request) -> JSONResponse:

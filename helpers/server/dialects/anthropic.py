@@ -16,29 +16,56 @@ The stream, as Anthropic documents it (every frame's `event:` line equals its JS
     message_stop
 
 When the model calls tools (see dialects.anthropic_tools for the request side), each call is a
-block of its own instead of the text block, at index 0, 1, ...:
+block of its own instead of the text block, at the next indexes:
 
-    content_block_start  {"type": "tool_use", "id": "toolu_…", "name": ..., "input": {}}
+    content_block_start  {"type": "tool_use", "id": "toolu_…", "name": ..., "input": {},
+                          "caller": {"type": "direct"}}
+    content_block_delta  {"type": "input_json_delta", "partial_json": ""}, always first
     content_block_delta  {"type": "input_json_delta", "partial_json": ...}, one per piece
     content_block_stop
 
 and `message_delta` says `stop_reason: "tool_use"`. The pieces joined are the JSON `input`.
 
-A failure after the first token is an `error` event (HTTP status already 200):
-`{"type": "error", "error": {"type": "overloaded_error", "message": ...}}`.
+With extended thinking (dialects.anthropic_features), a thinking block comes first:
 
-Not simulated here: server tools, extended thinking, images and documents. Those fields are
-refused with a message saying so, rather than silently ignored.
+    content_block_start  {"type": "thinking", "thinking": "", "signature": ""}
+    content_block_delta  {"type": "thinking_delta", "thinking": ...}, one per piece
+    content_block_delta  {"type": "signature_delta", "signature": ...}, exactly one, last
+    content_block_stop
+
+and the text (or the tool_use blocks) follow at the next index. Structured output
+(`output_config.format`) streams as ordinary text_delta pieces of JSON.
+
+The shapes follow real recorded streams of 2026 (see /work/shared/real_streams/README.md in the
+issue): `message_start.message` is model-first with `stop_details` and the full `usage`
+(cache fields, `cache_creation`, `service_tier`, `inference_geo`); `message_delta.usage` repeats
+the input and cache counts. The transport pads each JSON with 0-15 spaces before its final `}`
+(seeded per request by `padding_seed`), and the ping is `{"type": "ping"}`, as recorded.
+
+A failure after the first token is an `error` event (HTTP status already 200):
+`{"type": "error", "error": {"details": null, "type": "overloaded_error", "message": ...}}`.
+
+Not simulated here: server tools, images and documents. Those fields are refused with a
+message saying so, rather than silently ignored.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import zlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from helpers.server.dialects.anthropic_features import (
+    THINKING_BLOCKS,
+    Thinking,
+    check_thinking_block,
+    check_thinking_history,
+    parse_output_schema,
+    parse_thinking,
+)
 from helpers.server.dialects.anthropic_tools import (
     TOOL_BLOCK,
     check_tool_block,
@@ -46,6 +73,12 @@ from helpers.server.dialects.anthropic_tools import (
 )
 from helpers.server.dialects.common import Event, new_id
 from helpers.server.dialects.requests import apply_simulation
+from helpers.server.model.content_blocks import (
+    BlockPlan,
+    block_pieces,
+    block_plan,
+    signature_for,
+)
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import (
     Generation,
@@ -54,11 +87,7 @@ from helpers.server.model.source import (
     Simulation,
     StreamFailed,
 )
-from helpers.server.model.tokens import (
-    INJECTED_ERROR_MESSAGE,
-    answer_pieces,
-    planned_calls,
-)
+from helpers.server.model.tokens import INJECTED_ERROR_MESSAGE
 from helpers.server.model.tool_use import PlannedCall
 
 # Fields the kit uses; fields the real API takes and the simulated model ignores; fields the
@@ -75,12 +104,13 @@ USED_FIELDS = (
     "metadata",
     "tools",
     "tool_choice",
+    "thinking",
+    "output_config",
+    "output_format",  # the older beta spelling, with its anthropic-beta header
     "simulation",  # the kit's own extension, as on the OpenAI routes
 )
 IGNORED_FIELDS = ("top_p", "top_k", "service_tier", "inference_geo", "speed")
 NOT_SIMULATED = {
-    "thinking": "extended thinking",
-    "output_config": "structured output",
     "container": "code execution containers",
     "mcp_servers": "MCP servers",
     "cache_control": "prompt caching",
@@ -144,6 +174,8 @@ class MessagesRequest:
     sim: SimRequest
     stop_sequences: tuple[str, ...] = ()
     metadata: dict[str, Any] = field(default_factory=dict)
+    thinking: Thinking | None = None  # extended thinking on: a thinking block comes first
+    preamble: bool = False  # a short text block before the tool_use blocks (see _preamble)
 
 
 def _is_number(value: Any) -> bool:
@@ -166,6 +198,9 @@ def _text_blocks(value: Any, where: str, role: str | None = None) -> str:
             raise _bad(f"{at}.type: Field required")
         if role is not None and kind in TOOL_BLOCK.values():
             check_tool_block(block, at, role)
+            continue
+        if role is not None and kind in THINKING_BLOCKS:
+            check_thinking_block(block, at, role)
             continue
         if kind != "text":
             raise _bad(
@@ -202,7 +237,8 @@ def _messages(value: Any) -> list[tuple[str, str]]:
             raise _bad(f"{at}.content: Field required")
         text = _text_blocks(item["content"], f"{at}.content", item["role"])
         tool_blocks = isinstance(item["content"], list) and any(
-            block.get("type") in TOOL_BLOCK.values() for block in item["content"]
+            block.get("type") in (*TOOL_BLOCK.values(), *THINKING_BLOCKS)
+            for block in item["content"]
         )
         last_assistant = item["role"] == "assistant" and index == len(value) - 1
         if not text.strip() and not tool_blocks and not last_assistant:
@@ -277,12 +313,20 @@ def _check_fields(body: dict[str, Any]) -> None:
             raise _bad(f"{name}: Extra inputs are not permitted")
 
 
-def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRequest:
-    """Check a POST /v1/messages body; refuse what the real API refuses, in its words."""
+def parse_messages_request(
+    body: dict[str, Any], base: Simulation, betas: tuple[str, ...] = ()
+) -> MessagesRequest:
+    """Check a POST /v1/messages body; refuse what the real API refuses, in its words.
+
+    `betas`: the values of the request's `anthropic-beta` header (`output_format` needs one).
+    """
     _check_fields(body)
     model = _model(body.get("model"))
     max_tokens = _max_tokens(body.get("max_tokens"))
     messages = _messages(body.get("messages"))
+    thinking = parse_thinking(body, max_tokens)
+    check_thinking_history(body["messages"], thinking)
+    output_schema, output_field = parse_output_schema(body, betas)
     system = body.get("system")
     system_text = None if system is None else _text_blocks(system, "system")
     stop_sequences = _stop_sequences(body.get("stop_sequences"))
@@ -296,6 +340,9 @@ def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRe
     except RequestError as error:
         raise _bad(f"{error.param}: {error.message}") from None
     features = messages_features(body)
+    asked = (*features.asked_by, *(["thinking"] if thinking else []),
+             *([output_field] if output_field else []))
+    features = replace(features, output_schema=output_schema, asked_by=tuple(asked))
     user_texts = [text for role, text in messages if role == "user" and text.strip()]
     prompt = user_texts[-1] if user_texts else "\n".join(text for _, text in messages)
     all_text = "\n".join(t for t in [system_text, *(t for _, t in messages)] if t)
@@ -311,7 +358,19 @@ def parse_messages_request(body: dict[str, Any], base: Simulation) -> MessagesRe
         messages=tuple(messages),
         features=features,
     )
-    return MessagesRequest(sim, stop_sequences, metadata)
+    return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(body))
+
+
+def _preamble(body: dict[str, Any]) -> bool:
+    """Whether the model writes a short text block before its tool_use blocks.
+
+    Real Claude often does ("I'll check both the current weather and time ...", then the calls);
+    with `tool_choice` `any` or `tool` it cannot: the API prefills the assistant turn to force
+    the call, "so the models will not emit a natural language response or explanation before
+    tool_use content blocks" (Anthropic's tool-use guide). The kit's fixed rule: not yet (see
+    the README), so every call starts at the first block as before.
+    """
+    return False
 
 
 # --------------------------------------------------------------------------- stop sequences
@@ -359,6 +418,20 @@ def _partial_stop_length(text: str, stops: tuple[str, ...]) -> int:
 
 
 def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    """The Message's usage, as message_start and a non-streamed Message carry it (2026 shape)."""
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+        "inference_geo": "not_available",
+    }
+
+
+def _delta_usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    """message_delta's usage: cumulative counts, input and cache repeated (2026 shape)."""
     return {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": 0,
@@ -370,18 +443,25 @@ def _usage(input_tokens: int, output_tokens: int) -> dict[str, Any]:
 def message_object(
     request: SimRequest, message_id: str, content: list[dict[str, Any]], **fields: Any
 ) -> dict[str, Any]:
-    """A Message with every field the SDK's model reads."""
+    """A Message with every field the SDK reads, keys in the recorded order (model first)."""
     return {
+        "model": request.model,
         "id": message_id,
         "type": "message",
         "role": "assistant",
-        "model": request.model,
         "content": content,
         "stop_reason": None,
         "stop_sequence": None,
+        "stop_details": None,
         "usage": _usage(request.input_tokens, 0),
         **fields,
     }
+
+
+def padding_seed(request: MessagesRequest) -> int:
+    """Seeds the transport's 0-15 spaces of padding: the same request, the same bytes."""
+    sim = request.sim
+    return zlib.crc32(f"{sim.simulation.seed}|{sim.model}|{sim.prompt}".encode())
 
 
 def _event(event_type: str, **fields: Any) -> Event:
@@ -391,7 +471,14 @@ def _event(event_type: str, **fields: Any) -> Event:
 def _stream_error(failure: StreamFailed) -> Event:
     """An injected fault looks like the API's usual mid-stream failure: an overload."""
     kind = "overloaded_error" if str(failure) == INJECTED_ERROR_MESSAGE else "api_error"
-    return _event("error", error={"type": kind, "message": str(failure)})
+    return _event("error", error={"details": None, "type": kind, "message": str(failure)})
+
+
+def _blocks_for(request: MessagesRequest) -> BlockPlan:
+    """Thinking opens the assistant turn; after tool results the turn goes on without it."""
+    sim = request.sim
+    thinking = request.thinking is not None and not sim.features.tool_results
+    return block_plan(sim, thinking=thinking, preamble=request.preamble)
 
 
 async def message_events(
@@ -402,10 +489,10 @@ async def message_events(
     message_id = message_id or new_id("msg_")
     start = message_object(sim, message_id, [], usage=_usage(sim.input_tokens, 1))
     yield _event("message_start", message=start)
-    calls = planned_calls(sim).calls if sim.features.tools else ()
+    blocks = _blocks_for(request)
     stops: list[str] = []  # the stop sequence that ended the text, if one did
     try:
-        async for event in _content_blocks(request, generation, calls, stops):
+        async for event in _content_blocks(request, generation, blocks, stops):
             yield event
     except StreamFailed as failure:
         yield _stream_error(failure)
@@ -413,61 +500,102 @@ async def message_events(
     stop = stops[0] if stops else None
     reason = (
         "stop_sequence" if stop else "max_tokens" if generation.truncated
-        else "tool_use" if calls else "end_turn"
+        else "tool_use" if blocks.plan.calls else "end_turn"
     )
     yield _event(
         "message_delta",
-        delta={"stop_reason": reason, "stop_sequence": stop},
-        usage={"output_tokens": generation.output_tokens},
+        delta={"stop_reason": reason, "stop_sequence": stop, "stop_details": None},
+        usage=_delta_usage(sim.input_tokens, generation.output_tokens),
     )
     yield _event("message_stop")
 
 
+@dataclass
+class _OpenBlock:
+    """The block being streamed: its place, what it is, and (thinking) the text sent so far."""
+
+    index: int
+    key: tuple[str, int]
+    thinking: str = ""
+
+
 async def _content_blocks(
-    request: MessagesRequest, generation: Generation, calls: tuple[PlannedCall, ...],
-    stops: list[str],
+    request: MessagesRequest, generation: Generation, blocks: BlockPlan, stops: list[str]
 ) -> AsyncIterator[Event]:
-    """One text block, or one tool_use block per planned call, each opened, filled, closed."""
-    opened = 0
-    yield _block_start(0, calls)
+    """Each planned block opened, filled and closed in turn; never two open at once."""
+    order = {key: index for index, key in enumerate(blocks.blocks)}
+    calls = blocks.plan.calls
+    shown = request.thinking is None or request.thinking.display != "omitted"
+    current = _OpenBlock(0, blocks.blocks[0])
+    yield _block_start(current, calls)
     yield _event("ping")
+    if current.key[0] == "call":
+        yield _event("content_block_delta", index=0, delta=_json_delta(""))
     scanner = StopScanner(request.stop_sequences)
-    pieces = answer_pieces(request.sim, generation)
+    pieces = block_pieces(request.sim, generation, blocks)
     try:
-        async for kind, index, piece in pieces:
+        async for kind, owner, piece in pieces:
+            if (kind, owner) != current.key:  # the next block: close this one, open its own
+                for event in _block_end(current, scanner):
+                    yield event
+                current = _OpenBlock(order[kind, owner], (kind, owner))
+                yield _block_start(current, calls)
+                if kind == "call":
+                    yield _event("content_block_delta", index=current.index, delta=_json_delta(""))
             if kind == "call":
-                if index != opened:  # the next call: close this block, open its own
-                    yield _event("content_block_stop", index=opened)
-                    yield _block_start(index, calls)
-                    opened = index
-                delta = {"type": "input_json_delta", "partial_json": piece}
-                yield _event("content_block_delta", index=opened, delta=delta)
-                continue
-            text, stop = scanner.feed(piece)
-            if text:
-                yield _event("content_block_delta", index=0, delta=_text_delta(text))
-            if stop is not None:
-                stops.append(stop)
-                break
+                yield _event("content_block_delta", index=current.index, delta=_json_delta(piece))
+            elif kind == "thinking":
+                current.thinking += piece
+                if shown:
+                    delta = {"type": "thinking_delta", "thinking": piece}
+                    yield _event("content_block_delta", index=current.index, delta=delta)
+            else:
+                text, stop = scanner.feed(piece)
+                if text:
+                    delta = _text_delta(text)
+                    yield _event("content_block_delta", index=current.index, delta=delta)
+                if stop is not None:
+                    stops.append(stop)
+                    break
     finally:
         await pieces.aclose()  # a stop sequence ends generation now, not at garbage collection
-    rest = scanner.flush()
-    if rest:
-        yield _event("content_block_delta", index=0, delta=_text_delta(rest))
-    yield _event("content_block_stop", index=opened)
+    for event in _block_end(current, scanner):
+        yield event
 
 
-def _block_start(index: int, calls: tuple[PlannedCall, ...]) -> Event:
-    """A text block, or call `index` as a tool_use block whose input arrives in pieces."""
-    if not calls:
-        text = {"type": "text", "text": ""}
-        return _event("content_block_start", index=index, content_block=text)
-    block = {"type": "tool_use", "id": new_id("toolu_"), "name": calls[index].name, "input": {}}
-    return _event("content_block_start", index=index, content_block=block)
+def _block_end(block: _OpenBlock, scanner: StopScanner) -> list[Event]:
+    """What closes a block: held-back text, or a thinking block's one signature_delta."""
+    events = []
+    if block.key[0] == "text":
+        rest = scanner.flush()
+        if rest:
+            events.append(_event("content_block_delta", index=block.index, delta=_text_delta(rest)))
+    elif block.key[0] == "thinking":
+        delta = {"type": "signature_delta", "signature": signature_for(block.thinking)}
+        events.append(_event("content_block_delta", index=block.index, delta=delta))
+    events.append(_event("content_block_stop", index=block.index))
+    return events
+
+
+def _block_start(block: _OpenBlock, calls: tuple[PlannedCall, ...]) -> Event:
+    """An empty block of the right type; a tool_use block names its call (input streams next)."""
+    kind, owner = block.key
+    if kind == "thinking":
+        content: dict[str, Any] = {"type": "thinking", "thinking": "", "signature": ""}
+    elif kind == "text":
+        content = {"type": "text", "text": ""}
+    else:
+        content = {"type": "tool_use", "id": new_id("toolu_"), "name": calls[owner].name,
+                   "input": {}, "caller": {"type": "direct"}}
+    return _event("content_block_start", index=block.index, content_block=content)
 
 
 def _text_delta(text: str) -> dict[str, str]:
     return {"type": "text_delta", "text": text}
+
+
+def _json_delta(partial_json: str) -> dict[str, str]:
+    return {"type": "input_json_delta", "partial_json": partial_json}
 
 
 def _tool_input(partial_json: str) -> Any:
@@ -496,8 +624,13 @@ async def collect_message(
             blocks[payload["index"]] = {**payload["content_block"], "partial_json": ""}
         elif event_type == "content_block_delta":
             block, delta = blocks[payload["index"]], payload["delta"]
-            if delta["type"] == "text_delta":
+            kind = delta["type"]
+            if kind == "text_delta":
                 block["text"] += delta["text"]
+            elif kind == "thinking_delta":
+                block["thinking"] += delta["thinking"]
+            elif kind == "signature_delta":
+                block["signature"] = delta["signature"]
             else:
                 block["partial_json"] += delta["partial_json"]
         elif event_type == "message_delta":

@@ -23,7 +23,7 @@ from helpers.sse import format_comment, format_event
 HEARTBEAT = format_comment("keep-alive")  # b": keep-alive\n": a comment line, no event
 # Anthropic's stream keeps itself alive with `ping` events instead (its SDK skips them), and its
 # SDK skips frames without an `event:` line anyway, so the Messages route beats with these.
-PING_EVENT = format_event('{"type":"ping"}', event="ping")  # as the stream's own ping
+PING_EVENT = format_event('{"type": "ping"}', event="ping")  # as the real stream's own ping
 
 
 def with_heartbeat(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
@@ -125,11 +126,29 @@ _MESSAGES_HELD = frozenset(
 )
 
 
-def messages_frames(events: AsyncIterator[Event]) -> AsyncIterator[bytes]:
-    """Anthropic Messages framing: `event:` equals the JSON `type`, no `id:` lines."""
+ANTHROPIC_PING = '{"type": "ping"}'
+"""The ping as the real API writes it: with a space after the colon, unlike every other event."""
+
+
+def messages_frames(
+    events: AsyncIterator[Event], padding_seed: int | None = None
+) -> AsyncIterator[bytes]:
+    """Anthropic Messages framing: `event:` equals the JSON `type`, no `id:` lines.
+
+    As on the real API, every JSON but the ping's is padded with 0-15 spaces before its final
+    `}` (`{"type":"message_stop"   }`): still valid JSON, but no longer byte-for-byte what a
+    serializer writes. The widths come from `padding_seed` (None: no padding), so the same
+    request gets the same bytes and saved notebook outputs can be compared.
+    """
+    widths = random.Random(padding_seed) if padding_seed is not None else None
 
     def frame_of(event_type: str, payload: Any) -> bytes:
-        return format_event(orjson.dumps(payload).decode(), event=event_type)
+        if event_type == "ping":
+            return format_event(ANTHROPIC_PING, event=event_type)
+        data = orjson.dumps(payload).decode()
+        if widths is not None:
+            data = data[:-1] + " " * widths.randrange(16) + "}"
+        return format_event(data, event=event_type)
 
     return _held_with_the_next(events, frame_of, _MESSAGES_HELD)
 
