@@ -26,7 +26,7 @@ the simulated model only).
 Faults, per server (`--fault`, `LocalServer(fault=...)`) or per request with
 `extra_body={"simulation": {"fault": ..., "fault_after": N}}`. What the openai SDK raises:
 
-  fault   what the server does                       what a learner sees (openai 3.57)
+  fault   what the server does                       what a learner sees (openai 3.63)
   "429"   429 before the stream (retry-after-ms)     RateLimitError, after max_retries retries
   "500"   500 before the stream                      InternalServerError, after max_retries retries
   "error" error event after N tokens                 Responses: events "error" then
