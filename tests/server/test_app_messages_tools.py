@@ -91,23 +91,28 @@ def calls_of(message: Any) -> list[tuple[str, dict[str, Any]]]:
 # --------------------------------------------------------------------------- the stream
 
 
-def test_raw_stream_is_tool_use_blocks_with_input_json_deltas(root: str) -> None:
+def test_raw_stream_is_a_text_block_then_tool_use_blocks_with_input_json_deltas(root: str) -> None:
+    # Two calls under tool_choice auto: a short text block first, as real Claude wrote in
+    # data/real_streams/anthropic-messages-tool_use-1.sse (the kit's rule: two calls or more).
     body = {"model": MODEL, "max_tokens": 1024, "tools": TOOLS, "messages": ask(TWO_CITIES)}
     events = raw_events(root, body)
     kinds = [event.type for event in events]
     assert kinds[0] == "message_start" and kinds[-2:] == ["message_delta", "message_stop"]
     assert events[0].message.content == []
     starts = [event for event in events if event.type == "content_block_start"]
-    assert [event.index for event in starts] == [0, 1]
-    for start in starts:
+    assert [event.index for event in starts] == [0, 1, 2]
+    assert starts[0].content_block.type == "text"
+    for start in starts[1:]:
         block = start.content_block
         assert isinstance(block, ToolUseBlock) and block.input == {}
         assert block.name == "get_weather" and block.id.startswith("toolu_")
-    assert starts[0].content_block.id != starts[1].content_block.id
+    assert starts[1].content_block.id != starts[2].content_block.id
     opened = [i for i, kind in enumerate(kinds) if kind == "content_block_start"]
     closed = [i for i, kind in enumerate(kinds) if kind == "content_block_stop"]
-    assert opened[0] < closed[0] < opened[1] < closed[1]  # one block at a time
-    for index, city in enumerate(["Paris", "Tokyo"]):
+    assert opened[0] < closed[0] < opened[1] < closed[1] < opened[2] < closed[2]  # one at a time
+    preamble = events[opened[0] + 1 : closed[0]]
+    assert "".join(d.delta.text for d in preamble) == "I'll call get_weather 2 times at once."
+    for index, city in enumerate(["Paris", "Tokyo"], start=1):
         deltas = events[opened[index] + 1 : closed[index]]
         assert all(d.type == "content_block_delta" and d.index == index for d in deltas)
         assert all(d.delta.type == "input_json_delta" for d in deltas)
@@ -117,7 +122,8 @@ def test_raw_stream_is_tool_use_blocks_with_input_json_deltas(root: str) -> None
         jsonschema.validate(arguments, WEATHER)
         assert arguments["location"] == city
     assert events[-2].delta.stop_reason == "tool_use"
-    pieces = [e for e in events if e.type == "content_block_delta" and e.delta.partial_json]
+    pieces = [e for e in events if e.type == "content_block_delta"
+              and (e.delta.type == "text_delta" or e.delta.partial_json)]
     assert events[-2].usage.output_tokens == len(pieces)  # the empty openers are no tokens
 
 
@@ -140,7 +146,10 @@ def test_not_streamed_lists_the_tool_use_blocks_with_parsed_input(client: Anthro
     )
     _, streamed = stream_final(client, tools=TOOLS, messages=ask(TWO_CITIES))
     assert message.stop_reason == "tool_use"
-    assert all(isinstance(block, ToolUseBlock) for block in message.content)
+    assert [block.type for block in message.content] == ["text", "tool_use", "tool_use"]
+    assert message.content[0].text == "I'll call get_weather 2 times at once."
+    one = client.messages.create(model=MODEL, max_tokens=1024, tools=TOOLS, messages=ask(ONE_CITY))
+    assert [block.type for block in one.content] == ["tool_use"]  # one call: no text before it
     assert calls_of(message) == calls_of(streamed)
     assert message.usage.output_tokens == streamed.usage.output_tokens
 
@@ -161,8 +170,7 @@ def test_same_calls_as_the_responses_route(root: str, client: Anthropic) -> None
 def test_same_request_same_calls(client: Anthropic) -> None:
     runs = [stream_final(client, tools=TOOLS, messages=ask(TWO_CITIES)) for _ in range(3)]
     pieces = [
-        [e.delta.partial_json for e in events if e.type == "content_block_delta"]
-        for events, _ in runs
+        [e.partial_json for e in events if e.type == "input_json"] for events, _ in runs
     ]
     assert pieces[0] == pieces[1] == pieces[2]
     assert calls_of(runs[0][1]) == calls_of(runs[1][1]) == calls_of(runs[2][1])
@@ -190,6 +198,13 @@ def test_any_calls_a_tool_even_when_none_fits(client: Anthropic) -> None:
     _, final = stream_final(client, tools=TOOLS, tool_choice={"type": "any"},
                             messages=ask(NO_TOOL))
     assert final.stop_reason == "tool_use" and [n for n, _ in calls_of(final)] == ["get_weather"]
+
+
+def test_a_forced_choice_writes_no_text_before_the_calls(client: Anthropic) -> None:
+    # The API prefills the turn to force the call, so no text comes first (tool-use guide).
+    _, final = stream_final(client, tools=TOOLS, tool_choice={"type": "any"},
+                            messages=ask(TWO_CITIES))
+    assert [block.type for block in final.content] == ["tool_use", "tool_use"]
 
 
 def test_tool_forces_the_named_tool(client: Anthropic) -> None:
@@ -235,7 +250,7 @@ def test_call_then_tool_result_then_streamed_answer(client: Anthropic) -> None:
     outputs = {"Paris": "18 C and sunny", "Tokyo": "22 C and cloudy"}
     results = [
         {"type": "tool_result", "tool_use_id": call.id, "content": outputs[call.input["location"]]}
-        for call in first.content
+        for call in first.content if call.type == "tool_use"
     ]
     results[1]["content"] = [{"type": "text", "text": outputs["Tokyo"]}]  # text blocks too
     history = [*ask(TWO_CITIES), {"role": "assistant", "content": first.content},

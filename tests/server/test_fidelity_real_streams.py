@@ -403,21 +403,6 @@ JUSTIFIED: dict[Difference, str] = allowance(
         "choices[].delta.refusal",
         "varies on the wire: this first chunk has no refusal, tool_calls-2's has (fact sheet)",
     ),
-    (
-        A_TOOLS,
-        "sequence",
-        "missing",
-        "content_block_start[text] content_block_delta[text_delta] content_block_stop "
-        "content_block_start[tool_use]",
-        "model's choice: claude-sonnet-4-6 wrote text before its calls; kit-sim-1 calls at once",
-    ),
-    (
-        A_TOOLS,
-        "sequence",
-        "extra",
-        "content_block_start[tool_use]",
-        "same cause as the line above: with no text block first, the calls start at index 0",
-    ),
 )
 
 _RESPONSE_2026 = (

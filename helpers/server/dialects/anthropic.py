@@ -358,19 +358,21 @@ def parse_messages_request(
         messages=tuple(messages),
         features=features,
     )
-    return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(body))
+    return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(features))
 
 
-def _preamble(body: dict[str, Any]) -> bool:
-    """Whether the model writes a short text block before its tool_use blocks.
+def _preamble(features: Any) -> bool:
+    """Whether the model may write a short text block before its tool_use blocks.
 
-    Real Claude often does ("I'll check both the current weather and time ...", then the calls);
-    with `tool_choice` `any` or `tool` it cannot: the API prefills the assistant turn to force
-    the call, "so the models will not emit a natural language response or explanation before
-    tool_use content blocks" (Anthropic's tool-use guide). The kit's fixed rule: not yet (see
-    the README), so every call starts at the first block as before.
+    Real Claude often does ("I'll check both the current weather and time in New York
+    simultaneously right away!", then two calls: recording anthropic-messages-tool_use-1); with
+    `tool_choice` `any` or `tool` it cannot: the API prefills the assistant turn to force the
+    call, so the model "will not emit a natural language response or explanation before tool_use
+    content blocks" (Anthropic's tool-use guide). The kit's fixed rule (README): under `auto`,
+    a text block comes before two or more calls, none before a single call
+    (model.content_blocks.PREAMBLE_MIN_CALLS).
     """
-    return False
+    return bool(features.tools) and features.tool_choice == "auto"
 
 
 # --------------------------------------------------------------------------- stop sequences

@@ -65,10 +65,19 @@ def thinking_text(prompt: str, the_plan: Plan, has_schema: bool) -> str:
     return f"{asked} {step}"
 
 
+PREAMBLE_MIN_CALLS = 2
+"""The kit's rule: with `tool_choice` auto, a text block comes before two or more calls."""
+
+
 def preamble_text(the_plan: Plan) -> str:
-    """The short text a model writes before its tool calls ("I'll check ...")."""
-    names = " and ".join(dict.fromkeys(call.name for call in the_plan.calls))
-    return f"I'll use {names} to find out."
+    """The short text written before the calls ("I'll call get_weather 2 times at once.")."""
+    counts: dict[str, int] = {}
+    for call in the_plan.calls:
+        counts[call.name] = counts.get(call.name, 0) + 1
+    names = " and ".join(
+        name if count == 1 else f"{name} {count} times" for name, count in counts.items()
+    )
+    return f"I'll call {names} at once."
 
 
 def signature_for(thinking: str) -> str:
@@ -78,13 +87,19 @@ def signature_for(thinking: str) -> str:
 
 
 def block_plan(request: SimRequest, *, thinking: bool, preamble: bool) -> BlockPlan:
-    """The blocks of the answer: [thinking] [text before calls] calls | text."""
+    """The blocks of the answer: [thinking] [text before calls] calls | text.
+
+    `preamble`: the model may write a short text block before its calls; it does when it makes
+    PREAMBLE_MIN_CALLS or more (one call: the call alone), so both shapes real Claude sends meet
+    a learner's code under the same `tool_choice`.
+    """
     the_plan = planned_calls(request)
     thought = (
         thinking_text(request.prompt, the_plan, request.features.output_schema is not None)
         if thinking else None
     )
-    before = preamble_text(the_plan) if preamble and the_plan.calls else None
+    many = len(the_plan.calls) >= PREAMBLE_MIN_CALLS
+    before = preamble_text(the_plan) if preamble and many else None
     blocks: list[tuple[str, int]] = [("thinking", 0)] if thought is not None else []
     if before is not None:
         blocks.append(("text", 0))
