@@ -17,7 +17,8 @@ Thinking (`thinking: {"type": "enabled", "budget_tokens": N}`, or `{"type": "ada
   `tool_result`s must start with one (anomalyco/opencode#3077, n8n-io/n8n#22550); with thinking
   off, a last (prefilled) assistant message cannot hold one (tailcallhq/forgecode#1853); a block
   whose text or signature was edited is refused (the SDK's ThinkingBlockParam docstring: "a
-  modified block results in a 400 invalid_request_error").
+  modified block results in a 400 invalid_request_error"; the message, "messages.1.content.0:
+  Invalid `signature` in `thinking` block": anthropics/claude-code#10627).
 
 Structured output (`output_config.format: {"type": "json_schema", "schema": ...}`, and the older
 beta `output_format` with the `anthropic-beta: structured-outputs-2025-11-13` header):
