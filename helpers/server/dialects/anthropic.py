@@ -88,7 +88,7 @@ from helpers.server.model.source import (
     StreamFailed,
 )
 from helpers.server.model.tokens import INJECTED_ERROR_MESSAGE
-from helpers.server.model.tool_use import PlannedCall
+from helpers.server.model.tool_use import Features, PlannedCall
 
 # Fields the kit uses; fields the real API takes and the simulated model ignores; fields the
 # real API takes that the kit does not simulate (refused with a clear message); the rest are
@@ -361,7 +361,7 @@ def parse_messages_request(
     return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(features))
 
 
-def _preamble(features: Any) -> bool:
+def _preamble(features: Features) -> bool:
     """Whether the model may write a short text block before its tool_use blocks.
 
     Real Claude often does ("I'll check both the current weather and time in New York
