@@ -4,7 +4,7 @@ Every request field of both APIs, checked before a stream starts, as the real AP
 
 Why: a request the real API refuses must not be answered here, or a learner who switches to the
 real API meets a surprise; and a bad value found after the `200` has gone out can only cut the
-stream. So each field the openai SDK (3.57) can send has a check here, with the real API's type
+stream. So each field the openai SDK (3.63) can send has a check here, with the real API's type
 and range, and its error shape (`param` names the field, `code` says what is wrong):
 
 - sampling and bookkeeping fields (temperature, top_p, penalties, seed, metadata, store, user,
