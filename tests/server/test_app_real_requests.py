@@ -156,3 +156,97 @@ def test_chat_tools_stay_non_strict_unless_asked(client: OpenAI) -> None:
     chat = client.chat.completions.create(model="kit-sim-1", response_format=fmt,  # type: ignore[arg-type]
                                           messages=[{"role": "user", "content": "hi"}])
     assert isinstance(json.loads(chat.choices[0].message.content or "")["a"], int)
+
+
+# --------------------------------------------------------------------------- on every stream
+
+
+def recorded(name: str) -> list[dict[str, Any]]:
+    text = (REAL / f"{name}.sse").read_text(encoding="utf-8")
+    return [json.loads(line[6:]) for line in text.splitlines()
+            if line.startswith("data: ") and line != "data: [DONE]"]
+
+
+ALNUM = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
+REASONING_TOOLS = {"input": "What is the weather in Paris?", "reasoning": {"summary": "auto",
+                   "effort": "low"}, "tools": [{"type": "function", "name": "get_weather",
+                                                "parameters": MULTIPLY}]}
+
+
+@pytest.mark.parametrize("fields", [{"input": "Explain SSE"}, REASONING_TOOLS],
+                         ids=["text", "reasoning+call"])
+def test_every_responses_delta_is_padded_to_16_characters(server: LocalServer,
+                                                         fields: dict[str, Any]) -> None:
+    body = {"model": "kit-sim-1", "stream": True, **fields}
+    events = frames(server, "/responses", body)
+    deltas = [e for e in events if e["type"].endswith(".delta")]
+    kinds = {"response.output_text.delta"} if "tools" not in fields else {
+        "response.reasoning_summary_text.delta", "response.function_call_arguments.delta"}
+    assert {e["type"] for e in deltas} == kinds
+    for event in deltas:
+        assert set(event["obfuscation"]) <= ALNUM and len(event["obfuscation"]) < 16
+        assert (len(event["delta"]) + len(event["obfuscation"])) % 16 == 0
+    assert not [e for e in events if "obfuscation" in e and not e["type"].endswith(".delta")]
+    again = frames(server, "/responses", body)  # seeded: the same request, the same padding
+    assert [e.get("obfuscation") for e in again] == [e.get("obfuscation") for e in events]
+    off = frames(server, "/responses", {**body, "stream_options": {"include_obfuscation": False}})
+    assert not [e for e in off if "obfuscation" in e]
+
+
+def test_real_deltas_follow_the_same_16_rule() -> None:
+    """The rule above, checked on the recordings it was read from."""
+    for name in ("openai-responses-reasoning-2", "openai-responses-function_call-1"):
+        for event in recorded(name):
+            if "obfuscation" in event:
+                assert (len(event["delta"]) + len(event["obfuscation"])) % 16 == 0
+
+
+def test_chat_chunks_carry_obfuscation_and_service_tier(client: OpenAI,
+                                                        server: LocalServer) -> None:
+    body = json.loads((REAL / "openai-chat-text-2.request.json").read_text())
+    chunks = frames(server, "/chat/completions", body)
+    real = recorded("openai-chat-text-2")
+    assert all(set(c) == set(r) for c, r in zip(chunks, real, strict=False))
+    assert set(chunks[-1]) == set(real[-1])  # the usage chunk too
+    for chunk in chunks:
+        assert set(chunk["obfuscation"]) <= ALNUM and len(chunk["obfuscation"]) < 16
+        assert chunk["service_tier"] == "default"
+    off = client.chat.completions.create(
+        model="kit-sim-1", messages=[{"role": "user", "content": "hi"}], stream=True,
+        stream_options={"include_obfuscation": False})
+    assert all("obfuscation" not in (chunk.model_extra or {}) for chunk in off)
+    whole = client.chat.completions.create(model="kit-sim-1", service_tier="flex",
+                                           messages=[{"role": "user", "content": "hi"}])
+    assert whole.service_tier == "flex"
+
+
+@pytest.mark.parametrize("name", ["openai-responses-function_call-1", "openai-responses-text-1"])
+def test_the_response_object_has_every_field_of_a_2026_recording(server: LocalServer,
+                                                                  name: str) -> None:
+    body = json.loads((REAL / f"{name}.request.json").read_text())
+    kit, real = frames(server, "/responses", body), recorded(name)
+    for index in (0, -1):  # response.created, response.completed
+        assert kit[index]["type"] == real[index]["type"]
+        assert set(kit[index]["response"]) == set(real[index]["response"])
+        for key in ("background", "store", "service_tier", "reasoning", "user", "top_logprobs",
+                    "max_tool_calls", "safety_identifier", "prompt_cache_key", "text"):
+            assert kit[index]["response"][key] == real[index]["response"][key], key
+
+
+def test_reasoning_items_carry_encrypted_content_when_included(server: LocalServer) -> None:
+    body = {"model": "kit-sim-1", "stream": True, **REASONING_TOOLS}
+    items = [e["item"] for e in frames(server, "/responses", body) if "item" in e]
+    assert items[0]["type"] == "reasoning" and "encrypted_content" not in items[0]
+    included = {**body, "include": ["reasoning.encrypted_content"]}
+    items = [e["item"] for e in frames(server, "/responses", included) if "item" in e]
+    reasoning = [item for item in items if item["type"] == "reasoning"]
+    assert reasoning and all(item["encrypted_content"].startswith("gAAAAA") for item in reasoning)
+
+
+def test_function_call_arguments_done_has_no_name(server: LocalServer) -> None:
+    body = json.loads((REAL / "openai-responses-function_call-1.request.json").read_text())
+    done = [e for e in frames(server, "/responses", body)
+            if e["type"] == "response.function_call_arguments.done"]
+    real = [e for e in recorded("openai-responses-function_call-1")
+            if e["type"] == "response.function_call_arguments.done"]
+    assert done and set(done[0]) == set(real[0])

@@ -23,6 +23,7 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.server.dialects.common import Event, new_id
+from helpers.server.dialects.obfuscation import obfuscation_for
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
 from helpers.server.model.tokens import answer_pieces, planned_calls
 
@@ -35,9 +36,18 @@ def _chat_usage(generation: Generation, input_tokens: int) -> dict[str, Any]:
         "prompt_tokens": input_tokens,
         "completion_tokens": output_tokens,
         "total_tokens": input_tokens + output_tokens,
-        "prompt_tokens_details": {"cached_tokens": generation.cached_tokens},
-        "completion_tokens_details": {"reasoning_tokens": generation.reasoning_tokens},
+        "prompt_tokens_details": {"cached_tokens": generation.cached_tokens, "audio_tokens": 0},
+        "completion_tokens_details": {
+            "reasoning_tokens": generation.reasoning_tokens, "audio_tokens": 0,
+            "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0,
+        },
     }
+
+
+def service_tier(request: SimRequest) -> str:
+    """The tier a chunk reports: "auto" (or none asked) is served as "default"."""
+    requested = request.echo.get("service_tier")
+    return "default" if requested in (None, "auto") else str(requested)
 
 
 def _tool_call_deltas(
@@ -62,19 +72,27 @@ async def chat_events(
     """
     generation = Generation()
     chunk_id, created = completion_id or new_id("chatcmpl-"), int(time.time())
+    tier = service_tier(request)
+    obfuscation = obfuscation_for(request)
 
-    def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> Event:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+    def chunk(delta: dict[str, Any] | None, finish_reason: str | None = None,
+              usage: dict[str, Any] | None = None) -> Event:
+        choices = [] if delta is None else [
+            {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        ]
         payload: dict[str, Any] = {
             "id": chunk_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": request.model,
+            "service_tier": tier,
             "system_fingerprint": None,
-            "choices": [choice],
+            "choices": choices,
         }
         if request.include_usage:
-            payload["usage"] = None
+            payload["usage"] = usage
+        if obfuscation:
+            payload["obfuscation"] = obfuscation.for_chunk(choices)
         return "chat.completion.chunk", payload
 
     calls = planned_calls(request).calls
@@ -99,9 +117,7 @@ async def chat_events(
     finish = "length" if generation.truncated else "tool_calls" if calls else "stop"
     yield chunk({}, finish)
     if request.include_usage:
-        _, last = chunk({})
-        usage = _chat_usage(generation, request.input_tokens)
-        yield "chat.completion.chunk", {**last, "choices": [], "usage": usage}
+        yield chunk(None, usage=_chat_usage(generation, request.input_tokens))
 
 
 async def collect_chat(request: SimRequest, completion_id: str | None = None) -> dict[str, Any]:
@@ -133,6 +149,7 @@ async def collect_chat(request: SimRequest, completion_id: str | None = None) ->
         "object": "chat.completion",
         "created": first["created"],
         "model": request.model,
+        "service_tier": first["service_tier"],
         "system_fingerprint": None,
         "choices": [
             {"index": 0, "message": message, "logprobs": None, "finish_reason": finish_reason}

@@ -31,7 +31,11 @@ from helpers.server.model.source import RequestError, SimRequest, Simulation
 MAX_BODY_BYTES = 4 * 1024 * 1024
 FAULTS = ("error", "drop", "stall", "429", "500", "529")
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
-_ECHOED = ("tools", "tool_choice", "parallel_tool_calls", "text", "reasoning")
+_ECHOED = (
+    "tools", "tool_choice", "parallel_tool_calls", "text", "reasoning", "metadata", "truncation",
+    "background", "max_tool_calls", "prompt_cache_key", "prompt_cache_retention",
+    "safety_identifier", "service_tier", "store", "top_logprobs", "user",
+)
 """Request fields the Responses API echoes back in every Response object."""
 
 
@@ -319,6 +323,8 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
         instructions=instructions,
         messages=tuple(messages),
         features=features,
+        obfuscation=_include_obfuscation(body.get("stream_options")) and not body.get("background"),
+        include=tuple(body.get("include") or ()),
         echo={**{key: body[key] for key in _ECHOED if body.get(key) is not None},
               **responses_echo(body, features)},
     )
@@ -367,8 +373,10 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
         max_tokens=max_tokens,
         simulation=simulation,
         include_usage=include_usage,
+        obfuscation=_include_obfuscation(body.get("stream_options")),
         messages=tuple(messages),
         features=chat_features(body, all_text),
+        echo={"service_tier": body.get("service_tier")},
     )
 
 
@@ -387,3 +395,8 @@ def _stream_options_include_usage(options: Any, stream: bool) -> bool:
             code="invalid_type",
         )
     return _optional_bool(options, "include_usage")
+
+
+def _include_obfuscation(options: Any) -> bool:
+    """stream_options.include_obfuscation: on unless it is false (types: dialects.params)."""
+    return not (isinstance(options, dict) and options.get("include_obfuscation") is False)

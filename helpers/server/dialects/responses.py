@@ -19,6 +19,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from helpers.server.dialects.common import Event, new_id
+from helpers.server.dialects.obfuscation import obfuscation_for
 from helpers.server.dialects.responses_items import OutputItems, SoFar
 from helpers.server.dialects.responses_items import text_part as text_part  # the WebSocket's
 from helpers.server.model.source import Generation, RequestError, SimRequest, StreamFailed
@@ -57,15 +58,43 @@ def _usage(
     }
 
 
+# Fields the real Response object carries (recordings from 2025-07 on) with their values when
+# the request does not set them; a request that sets one gets it echoed (requests._ECHOED).
+DEFAULT_ECHOED_FIELDS: dict[str, Any] = {
+    "background": False,
+    "frequency_penalty": 0.0,
+    "max_tool_calls": None,
+    "moderation": None,
+    "presence_penalty": 0.0,
+    "prompt_cache_retention": None,
+    "prompt_cache_key": None,
+    "safety_identifier": None,
+    "service_tier": "auto",
+    "store": True,
+    "top_logprobs": 0,
+    "user": None,
+}
+
+
+def final_service_tier(requested: Any) -> str:
+    """The tier a finished response reports: "auto" (or none asked) was served as "default"."""
+    return "default" if requested in (None, "auto") else str(requested)
+
+
 def _response_object(
     request: SimRequest, response_id: str, created_at: int, status: str, **fields: Any
 ) -> dict[str, Any]:
-    """A Response object with every field the SDK's model requires."""
-    return {
+    """A Response object with every field the SDK's model requires, and those the real API
+    sends beside them (background, store, service_tier, user, ...)."""
+    echo = request.echo
+    reasoning = {"effort": None, "summary": None, **(echo.get("reasoning") or {})}
+    response = {
         **FIXED_RESPONSE_FIELDS,
+        **DEFAULT_ECHOED_FIELDS,
         "id": response_id,
         "created_at": created_at,
         "status": status,
+        "completed_at": None,
         "incomplete_details": None,
         "instructions": request.instructions,
         "max_output_tokens": request.max_tokens,
@@ -73,9 +102,16 @@ def _response_object(
         "output": [],
         "previous_response_id": None,
         "usage": None,
-        **request.echo,  # tools, tool_choice, text, reasoning, parallel_tool_calls as sent
+        **echo,  # tools, tool_choice, text, parallel_tool_calls, store, user, ... as sent
+        "reasoning": reasoning,
+        "text": {"format": {"type": "text"}, "verbosity": "medium", **(echo.get("text") or {})},
         **fields,
     }
+    if status not in ("queued", "in_progress"):
+        response["service_tier"] = final_service_tier(echo.get("service_tier"))
+    if status == "completed":
+        response["completed_at"] = int(time.time())
+    return response
 
 
 async def response_events(
@@ -88,7 +124,8 @@ async def response_events(
     created_at = int(time.time())
     sequence = itertools.count()
     reasoning = request.features.reasoning_effort not in (None, "none")
-    items = OutputItems(planned_calls(request), reasoning)
+    items = OutputItems(planned_calls(request), reasoning,
+                        "reasoning.encrypted_content" in request.include)
 
     def event(event_type: str, **fields: Any) -> Event:
         return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
@@ -100,9 +137,12 @@ async def response_events(
     yield event("response.in_progress", response=response("in_progress"))
     for event_type, fields in items.opening():
         yield event(event_type, **fields)
+    obfuscation = obfuscation_for(request)
     try:
         async for kind, index, piece in answer_pieces(request, generation):
             for event_type, fields in items.piece(kind, index, piece):
+                if obfuscation and event_type.endswith(".delta"):
+                    fields["obfuscation"] = obfuscation.for_delta(fields["delta"])
                 yield event(event_type, **fields)
     except StreamFailed as failure:
         yield event("error", code="server_error", message=str(failure), param=None)

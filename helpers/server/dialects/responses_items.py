@@ -14,6 +14,8 @@ or `item_id` handles both). Every shape follows the openai SDK's models in
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +28,14 @@ Fields = tuple[str, dict[str, Any]]  # an event type and its fields, without seq
 def text_part(text: str) -> dict[str, Any]:
     """An `output_text` content part, as carried by content_part events and message items."""
     return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def encrypted_content(output_index: int, text: str) -> str:
+    """A stand-in for the opaque reasoning state the real API returns with
+    `include: ["reasoning.encrypted_content"]` (a Fernet token, "gAAAAAB..."): a client only
+    stores it and sends it back. Derived from the summary so the same request gets the same."""
+    digest = hashlib.sha256(f"{output_index}|{text}".encode()).digest()
+    return "gAAAAAB" + base64.urlsafe_b64encode(digest * 6).decode().rstrip("=")
 
 
 def message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
@@ -49,12 +59,16 @@ class _Item:
     call_id: str = ""
     name: str = ""
     status: str = "in_progress"
+    encrypted: bool = False  # include: ["reasoning.encrypted_content"] asked for it
 
     def snapshot(self, status: str) -> dict[str, Any]:
         text = "".join(self.pieces)
         if self.kind == "reasoning":
             summary = [{"type": "summary_text", "text": text}] if self.pieces else []
-            return {"id": self.item_id, "type": "reasoning", "summary": summary, "status": status}
+            item: dict[str, Any] = {"id": self.item_id, "type": "reasoning"}
+            if self.encrypted:
+                item["encrypted_content"] = encrypted_content(self.output_index, text)
+            return {**item, "summary": summary, "status": status}
         if self.kind == "call":
             return {
                 "id": self.item_id, "type": "function_call", "status": status,
@@ -84,8 +98,7 @@ def _closing(item: _Item, status: str) -> list[Fields]:
             ("response.reasoning_summary_part.done", {**where, "part": part}),
         ]
     elif item.kind == "call":
-        events.append(("response.function_call_arguments.done",
-                       {**where, "arguments": text, "name": item.name}))
+        events.append(("response.function_call_arguments.done", {**where, "arguments": text}))
     elif item.kind == "text":
         events += [
             ("response.output_text.done", {**where, "text": text, "logprobs": []}),
@@ -98,8 +111,8 @@ def _closing(item: _Item, status: str) -> list[Fields]:
 class OutputItems:
     """The items of one response so far; each method returns the events to send, in order."""
 
-    def __init__(self, plan: Plan, reasoning: bool) -> None:
-        self.plan = plan
+    def __init__(self, plan: Plan, reasoning: bool, encrypted: bool = False) -> None:
+        self.plan, self.encrypted = plan, encrypted
         self._opening: list[Fields] = []
         self.items: list[_Item] = []
         self.open: _Item | None = None
@@ -115,7 +128,8 @@ class OutputItems:
 
     def _start(self, kind: str, index: int) -> list[Fields]:
         prefix = {"reasoning": "rs_", "call": "fc_", "text": "msg_"}[kind]
-        item = _Item(kind, index, len(self.items), new_id(prefix))
+        item = _Item(kind, index, len(self.items), new_id(prefix),
+                     encrypted=self.encrypted and kind == "reasoning")
         if kind == "call":
             item.call_id, item.name = new_id("call_"), self.plan.calls[index].name
         self.items.append(item)
