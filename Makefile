@@ -40,7 +40,7 @@ TEST_WORKERS ?= 4
 # taking the newest release each allows.
 install = $(if $(LATEST),$(BIN)/python -m pip install --progress-bar off --upgrade --upgrade-strategy eager -r $(1),$(BIN)/python -m pip install --progress-bar off --no-deps -r $(2)) | sed '/^Requirement already satisfied/d'
 
-.PHONY: lab test test-latest lock execute-notebooks venv lint unit notebooks browser-deps hub-deps local-model demo bench clean
+.PHONY: lab test test-latest lock execute-notebooks venv lint unit notebooks browser-deps hub-deps local-model demo bench clean interop
 
 # JupyterLab refuses to run as root unless told; containers and classroom VMs often are root.
 lab: $(STAMP)
@@ -139,6 +139,9 @@ lock: $(DEV_STAMP)
 	for node in 20 18; do range=$$([ $$node = 20 ] && echo '^5' || echo '^4.6'); \
 		(cd data/hub/proxy-node$$node && npm install --package-lock-only --save-exact --no-fund --no-audit \
 			--loglevel=error "configurable-http-proxy@$$range" >/dev/null); done
+	grep -E '^(openai|anthropic)==' $(DEV_LOCK) > $(VENV)/interop-constraints.txt   # the kit's SDKs
+	$(UV_COMPILE) --upgrade -c $(VENV)/interop-constraints.txt requirements-interop.txt -o $(INTEROP_LOCK)
+	cd interop/node && npm install --package-lock-only --save-exact --no-fund --no-audit --loglevel=error $(INTEROP_NPM) >/dev/null
 	$(MAKE) --no-print-directory $(DEV_STAMP) $(LOCAL_MODEL) hub-deps
 	$(BIN)/python tests/rerecord.py
 	@echo ">>> Locked. What moved: git diff --stat -- '*.lock'; git diff -U0 -- '*.lock' | grep '^[-+][a-z]'"
@@ -211,6 +214,37 @@ hub-deps:
 		mkdir -p $(HUB_NODE) && cp $$lock/package.json $$lock/package-lock.json $(HUB_NODE)/; \
 		npm ci --prefix $(HUB_NODE) --no-fund --no-audit --loglevel=error >/dev/null; \
 	fi || echo "note: npm could not install configurable-http-proxy; the JupyterHub test will be skipped"
+
+# The interop suite (interop/): the client libraries learners use, against the local server, streamed:
+# plain text, a tool round trip and structured output on Responses, Chat Completions and Messages,
+# one test per cell, then the table client x case x API. openai-agents, pydantic-ai, langchain and
+# litellm live in their own venv, .venv-interop (requirements-interop.lock, --no-deps), never in
+# .venv; the Vercel AI SDK in interop/node/ (npm ci, package-lock.json; needs node 20+). The server
+# runs from $(VENV). Not part of `make test`: 25 s warm here (46 s beside other jobs). TABLE=file.md also
+# writes the table. Serial by default: each xdist worker imports every client again (litellm ~14 s).
+INTEROP_VENV  := .venv-interop
+INTEROP_STAMP := $(INTEROP_VENV)/.installed
+INTEROP_LOCK  := requirements-interop.lock
+INTEROP_NPM   := ai@^7 @ai-sdk/openai@^4 @ai-sdk/anthropic@^4 zod@^4
+INTEROP_WORKERS ?= 0
+
+interop: export KIT_BACKEND = local
+interop: $(STAMP) $(INTEROP_STAMP) interop/node/node_modules/.package-lock.json
+	$(INTEROP_VENV)/bin/python -m pytest -n $(INTEROP_WORKERS) interop $(if $(TABLE),--table $(TABLE))
+
+$(INTEROP_STAMP): $(INTEROP_LOCK)
+	@echo ">>> Installing the interop clients into $(INTEROP_VENV) at the versions in $(INTEROP_LOCK): about 40 s when pip's cache is warm."
+	test -x $(INTEROP_VENV)/bin/python || $(PYTHON) -m venv $(INTEROP_VENV)
+	printf '*\n' > $(INTEROP_VENV)/.gitignore
+	$(INTEROP_VENV)/bin/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(INTEROP_VENV)/bin/python -m pip install --progress-bar off --no-deps -r $(INTEROP_LOCK) | sed '/^Requirement already satisfied/d'
+	$(INTEROP_VENV)/bin/python -m pip check
+	touch $(INTEROP_STAMP)
+
+# npm ci leaves node_modules/.package-lock.json: newer than the lock until the lock moves.
+interop/node/node_modules/.package-lock.json: interop/node/package-lock.json
+	@echo ">>> Installing the Vercel AI SDK as locked in interop/node/package-lock.json (npm ci, a few seconds)..."
+	npm ci --prefix interop/node --no-fund --no-audit --loglevel=error
 
 # Speed figures, each side by side with a named peer (takes a few minutes; run on a quiet machine).
 bench: $(DEV_STAMP)
