@@ -145,7 +145,7 @@ lock: $(DEV_STAMP)
 	$(MAKE) --no-print-directory $(DEV_STAMP) $(LOCAL_MODEL) hub-deps
 	$(BIN)/python tests/rerecord.py
 	@echo ">>> Locked. What moved: git diff --stat -- '*.lock'; git diff -U0 -- '*.lock' | grep '^[-+][a-z]'"
-	@echo ">>> Now run: make test. A lesson whose committed output changed with a new version fails nbval:"
+	@echo ">>> Now run: make test and make interop. A lesson whose committed output changed with a new version fails nbval:"
 	@echo ">>> re-execute it with 'make execute-notebooks NB=notebooks/NN_name.ipynb' (or all of them), read"
 	@echo ">>> the diff, and correct every sentence that named the old behaviour; then commit the locks with them."
 
@@ -256,4 +256,4 @@ bench: $(DEV_STAMP)
 	$(BIN)/python benchmarks/bench_token_to_dom.py
 
 clean:
-	rm -rf $(VENV) .venv-latest .pytest_cache .ruff_cache .grimp_cache .import_linter_cache
+	rm -rf $(VENV) .venv-latest .venv-interop .pytest_cache .ruff_cache .grimp_cache .import_linter_cache

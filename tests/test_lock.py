@@ -28,6 +28,7 @@ REQUIREMENTS = {
     REPO / "requirements.txt": LESSONS_LOCK,
     REPO / "requirements-dev.txt": DEV_LOCK,
     REPO / "requirements-local-model.txt": MODEL_LOCK,
+    REPO / "requirements-interop.txt": REPO / "requirements-interop.lock",
 }
 
 
@@ -65,6 +66,13 @@ def test_the_lessons_and_the_model_get_the_developers_versions(lock: Path) -> No
         if name in developers and developers[name] != version
     }
     assert not differ, f"{lock.name} and {DEV_LOCK.name} differ: {differ}"
+
+
+def test_the_interop_clients_drive_the_developers_sdk_versions() -> None:
+    """make interop runs its clients on the openai and anthropic the kit's own tests use."""
+    developers, interop = read_lock(DEV_LOCK), read_lock(REPO / "requirements-interop.lock")
+    for sdk in ("openai", "anthropic"):
+        assert interop[sdk] == developers[sdk], (sdk, interop[sdk], developers[sdk])
 
 
 def test_the_lessons_lock_holds_everything_the_lessons_need() -> None:
