@@ -106,8 +106,8 @@ $(MODEL_STAMP): $(STAMP) $(MODEL_LOCK)
 	@if [ -z "$(LATEST)" ] && ls "$(WHEELHOUSE)"/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1; then \
 		echo ">>> llama.cpp: reusing the portable wheel in $(WHEELHOUSE)"; \
 	else \
-		echo ">>> Building llama.cpp ($(LLAMA_REQUIREMENT)) from source for a portable CPU target ($(LLAMA_CMAKE_ARGS))."; \
-		echo ">>> This takes 5 to 8 minutes on 2 cores, once per machine and release; progress lines follow."; \
+		echo ">>> llama.cpp ($(LLAMA_REQUIREMENT)): a wheel in $(WHEELHOUSE) if it has that release, else built from"; \
+		echo ">>> source for a portable CPU target ($(LLAMA_CMAKE_ARGS)): 5 to 8 minutes on 2 cores, progress lines follow."; \
 		CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip wheel --verbose --no-cache-dir --no-deps \
 			--find-links "$(WHEELHOUSE)" --wheel-dir "$(WHEELHOUSE)" "$(LLAMA_REQUIREMENT)" 2>&1 \
 			| sed -nu -E -e 's/^ *\[([0-9]+\/[0-9]+)\] .*\/([^ /]+)$$/  [\1] \2/p' -e '/[Ee]rror:|Successfully built|Saved /p'; \
