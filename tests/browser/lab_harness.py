@@ -223,7 +223,10 @@ def evidence_on_failure(browser_or_page, directory: Path, logs: str = "") -> Ite
     try:
         yield
     except BaseException as error:
-        if isinstance(error, (KeyboardInterrupt, GeneratorExit)):
+        if isinstance(error, (KeyboardInterrupt, GeneratorExit)) or type(error).__name__ in (
+            "Skipped",  # pytest.skip() and pytest.xfail(): not failures, nothing to explain
+            "XFailed",
+        ):
             raise
         try:
             summary = save_failure_evidence(browser_or_page, directory)
