@@ -311,7 +311,8 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
             code="invalid_type",
         )
     all_text = "\n".join(text for text in [instructions, *(t for _, t in messages)] if text)
-    features = responses_features(body, all_text)
+    input_text = "\n".join(text for role, text in messages if role)
+    features = responses_features(body, input_text)
     return SimRequest(
         api="responses",
         model=model,

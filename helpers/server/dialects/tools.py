@@ -166,15 +166,20 @@ def _chat_named(choice: dict[str, Any]) -> Any:
     return _required(function, "name", "tool_choice.function")
 
 
-def _needs_json_word(text: str, where: str, format_param: str) -> None:
-    """JSON mode needs the word in the prompt (the real API's rule, so a model is told)."""
+_NO_JSON_WORD = {
+    "response_format": "'messages' must contain the word 'json' in some form, to use "
+    "'response_format' of type 'json_object'.",
+    # Responses looks at the input messages only, not `instructions` (pydantic-ai moves its
+    # instructions into a system message for this: pydantic_ai/models/openai.py).
+    "text.format": "Response input messages must contain the word 'json' in some form to use "
+    "'text.format' of type 'json_object'.",
+}
+
+
+def _needs_json_word(text: str, format_param: str) -> None:
+    """JSON mode needs the word in the prompt (the real API's rule, in its words)."""
     if "json" not in text.lower():
-        raise RequestError(
-            f"'{where}' must contain the word 'json' in some form, to use '{format_param}' of "
-            "type 'json_object'.",
-            param=format_param,
-            code="invalid_value",
-        )
+        raise RequestError(_NO_JSON_WORD[format_param], param=format_param, code="invalid_value")
 
 
 def _json_schema_format(
@@ -245,7 +250,8 @@ def _responses_results(raw_input: Any, has_previous: bool) -> tuple[ToolResult, 
 
 
 def responses_features(body: dict[str, Any], input_text: str) -> Features:
-    """Features of a Responses request; `input_text` is the instructions and input, joined."""
+    """Features of a Responses request; `input_text` is the input messages' text, joined
+    (without `instructions`: the `json_object` rule does not count them)."""
     tools, choice = _tools_and_choice(body, _responses_tool, _responses_named, ("auto", "none"))
     text = body.get("text") or {}
     fmt = text.get("format") or {"type": "text"}
@@ -253,7 +259,7 @@ def responses_features(body: dict[str, Any], input_text: str) -> Features:
     one_of("text", "json_schema", "json_object")(kind, "text.format.type")
     schema = _json_schema_format(fmt, "text.format", True)[0] if kind == "json_schema" else None
     if kind == "json_object":
-        _needs_json_word(input_text, "input", "text.format")
+        _needs_json_word(input_text, "text.format")
     reasoning = _object(body.get("reasoning") or {}, "reasoning")
     effort = reasoning.get("effort")
     if effort is not None:
@@ -350,7 +356,7 @@ def chat_features(body: dict[str, Any], messages_text: str) -> Features:
         spec = _object(_required(fmt, "json_schema", "response_format"), "response_format")
         schema = _json_schema_format(spec, "response_format.json_schema", False)[0]
     if kind == "json_object":
-        _needs_json_word(messages_text, "messages", "response_format")
+        _needs_json_word(messages_text, "response_format")
     effort = body.get("reasoning_effort")
     if effort is not None:
         one_of(*EFFORTS)(effort, "reasoning_effort")
