@@ -106,16 +106,21 @@ def test_our_client_survives_client_and_server_drops(server: LocalServer, refere
     assert [a.request.method for a in stream.attempts] == ["POST", "GET", "GET", "GET"]
 
 
-def test_last_event_id_header_alone_resumes_at_the_same_place(
+def test_starting_after_resumes_and_a_last_event_id_header_is_ignored(
     server: LocalServer, client: OpenAI
 ) -> None:
+    """As on the real API: the stream has no id: lines, `starting_after` is the only cursor."""
     done = list(client.responses.create(model="m", input=PROMPT, stream=True, background=True))
     url = f"{server.base_url}/responses/{done[0].response.id}?stream=true"
-    by_header = httpx.get(url, headers={"Last-Event-ID": "9"}).text
     by_query = httpx.get(url + "&starting_after=9").text
-    both = httpx.get(url + "&starting_after=2", headers={"Last-Event-ID": "9"}).text
-    assert by_header == by_query == both
-    assert by_header.startswith("retry: 250\nevent: response.output_text.delta\nid: 10\n")
+    with_header = httpx.get(url + "&starting_after=9", headers={"Last-Event-ID": "2"}).text
+    header_alone = httpx.get(url, headers={"Last-Event-ID": "9"}).text
+    assert with_header == by_query
+    assert header_alone == httpx.get(url).text  # from the start, as if no header were sent
+    assert header_alone.startswith("retry: 250\nevent: response.created\ndata: ")
+    assert by_query.startswith("retry: 250\nevent: response.output_text.delta\ndata: ")
+    assert '"sequence_number":10' in by_query.split("\n\n")[0]
+    assert "\nid:" not in by_query + header_alone
 
 
 def test_a_fully_delivered_response_answers_204_and_our_client_stops(
@@ -124,7 +129,7 @@ def test_a_fully_delivered_response_answers_204_and_our_client_stops(
     done = list(client.responses.create(model="m", input=PROMPT, stream=True, background=True))
     url = f"{server.base_url}/responses/{done[0].response.id}?stream=true"
     stream = ResumingEventStream(
-        Request("GET", url, {"Last-Event-ID": str(done[-1].sequence_number)}),
+        Request("GET", f"{url}&starting_after={done[-1].sequence_number}"),
         resume=same_request_with_last_event_id,
     )
     assert list(stream) == []
@@ -144,7 +149,6 @@ def test_a_normal_response_is_not_resumable(client: OpenAI, server: LocalServer)
         ("/responses/resp_nope?stream=true", {}, "no resumable response 'resp_nope'"),
         ("/responses/{id}?stream=true&starting_after=x1", {}, "'x1'"),
         ("/responses/{id}?stream=true&starting_after=99999", {}, "no event with id '99999'"),
-        ("/responses/{id}?stream=true", {"Last-Event-ID": "abc"}, "no event with id 'abc'"),
         ("/responses/{id}?stream=maybe", {}, "'maybe'"),  # without stream: the Response
     ],
 )

@@ -176,20 +176,23 @@ def test_chat_max_tokens_finish_reason_length(client: OpenAI) -> None:
     assert chunks[-1].choices[0].finish_reason == "length"
 
 
-def test_raw_sse_frames_have_ids_and_chat_ends_with_done(server: LocalServer) -> None:
+def test_raw_sse_frames_have_no_ids_and_chat_ends_with_done(server: LocalServer) -> None:
+    """No `id:` lines on either OpenAI route, as on the real API (data/real_streams/): a
+    Responses event's place is the sequence_number in its JSON."""
     body = {"model": "m", "messages": [{"role": "user", "content": "Say hello"}], "stream": True}
     with httpx.stream("POST", f"{server.base_url}/chat/completions", json=body) as reply:
         assert reply.headers["content-type"].startswith("text/event-stream")
-        decoder = SSEDecoder()
-        events = [e for chunk in reply.iter_bytes() for e in decoder.feed(chunk)]
+        raw = reply.read()
+    events = SSEDecoder().feed(raw)
     assert events[-1].data == "[DONE]"
-    assert [e.id for e in events] == [str(i) for i in range(len(events))]
+    assert b"\nid:" not in raw and not raw.startswith(b"id:") and all(e.id == "" for e in events)
     body = {"model": "m", "input": "Say hello", "stream": True}
     with httpx.stream("POST", f"{server.base_url}/responses", json=body) as reply:
-        decoder = SSEDecoder()
-        events = [e for chunk in reply.iter_bytes() for e in decoder.feed(chunk)]
+        raw = reply.read()
+    events = SSEDecoder().feed(raw)
     assert [e.event for e in events][:2] == ["response.created", "response.in_progress"]
-    assert [e.id for e in events] == [str(e.json()["sequence_number"]) for e in events]
+    assert b"\nid:" not in raw and not raw.startswith(b"id:") and all(e.id == "" for e in events)
+    assert [e.json()["sequence_number"] for e in events] == list(range(len(events)))
 
 
 def test_models_list(client: OpenAI) -> None:

@@ -11,7 +11,6 @@ from helpers.server.app.replay import (
     ReplayRegistry,
     UnknownEventId,
     UnknownResponse,
-    resume_position,
 )
 
 
@@ -72,13 +71,6 @@ def test_delivered_only_when_finished_and_caught_up() -> None:
     buffer.finish()
     assert buffer.is_delivered(3)
     assert not buffer.is_delivered(2)
-
-
-def test_last_event_id_wins_over_starting_after() -> None:
-    buffer = filled(5)
-    assert resume_position(buffer, last_event_id="3", starting_after="1") == 4
-    assert resume_position(buffer, last_event_id=None, starting_after="1") == 2
-    assert resume_position(buffer, last_event_id="", starting_after=None) == 0
 
 
 def test_follower_receives_live_events_in_order() -> None:

@@ -389,14 +389,6 @@ JUSTIFIED: dict[Difference, str] = allowance(
         "model-specific: gpt-5.5's message items carry phase (fact sheet); kit-sim-1 has no phases",
     ),
     (
-        R_REASON,
-        "sequence",
-        "missing",
-        "response.reasoning_summary_part.added[summary_text] response.reasoning_summary_text.delta "
-        "response.reasoning_summary_text.done response.reasoning_summary_part.done[summary_text]",
-        "model's choice: o3-mini wrote 4 summary parts of these 4 events, kit-sim-1 writes 1",
-    ),
-    (
         C_TOOLS,
         "chunk[role]",
         "extra",
@@ -405,18 +397,8 @@ JUSTIFIED: dict[Difference, str] = allowance(
     ),
 )
 
-_ID_LINES = (
-    "the kit adds id: lines (sequence number / chunk index, for resume); real streams have none"
-)
-
 # Gaps of the local server today: each line is a difference it should stop making.
 NOT_YET_SIMULATED: dict[Difference, str] = allowance(
-    # -- framing
-    *[
-        (r, "framing", "extra", "fields=event,id,data", _ID_LINES)
-        for r in (R_TEXT, R_CALL, R_REASON, R_SCHEMA, R_CUT)
-    ],
-    *[(r, "framing", "extra", "fields=id,data", _ID_LINES) for r in (C_TEXT, C_TOOLS)],
     # -- items
     (
         R_REASON,

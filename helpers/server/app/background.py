@@ -9,8 +9,10 @@ What the real Responses API offers, served offline:
     GET  /v1/responses/{id}                                           the Response as it is now
     POST /v1/responses/{id}/cancel                                    stop it (app.cancel)
 
-Every event's SSE `id:` is its `sequence_number`, so a `Last-Event-ID: N` header means the same
-as `starting_after=N` (and wins if both are sent: it is the newer one, see app.replay).
+As on the real API, the stream has no SSE `id:` lines: a client knows where it is from each
+event's `sequence_number` (in the JSON) and resumes with `starting_after=N`. A `Last-Event-ID`
+header is ignored here, as the real API has no use for it (`EventSource`'s own reconnects, with
+that header, are the demo route's protocol: app.demo).
 
 Our choice for "who keeps generating when the client hangs up": only a response created with
 `background: true`. It generates into a replay buffer in its own task, for at most
@@ -40,7 +42,6 @@ from helpers.server.app.replay import (
     ReplayRegistry,
     UnknownEventId,
     UnknownResponse,
-    resume_position,
 )
 from helpers.server.app.routes import answer, raise_pre_stream_fault, simulation_for
 from helpers.server.dialects.common import new_id
@@ -72,13 +73,13 @@ def replay_registry(app: Starlette) -> ReplayRegistry:
 async def numbered_frames(
     sim: SimRequest, stop: asyncio.Event
 ) -> AsyncIterator[tuple[str, bytes]]:
-    """(event id, frame) pairs of one Responses stream: the id is the sequence number.
+    """(sequence number, frame) pairs of one Responses stream: the buffer keys each event by its
+    `sequence_number`, what `starting_after` names; the frame itself has no `id:` line.
 
     Setting `stop` (a cancel) ends the stream early, as a cancelled Response (app.cancel).
     """
     async for event_type, payload in until_cancelled(response_events(sim), stop, sim.input_tokens):
-        event_id = str(payload["sequence_number"])
-        yield event_id, sse_frame(event_type, payload, event_id)
+        yield str(payload["sequence_number"]), sse_frame(event_type, payload)
 
 
 async def follow_with_retry(
@@ -145,7 +146,8 @@ async def create_response_or_background(request: Request) -> Any:
 
 
 async def resume_response(request: Request) -> Any:
-    """GET /v1/responses/{id}?stream=true&starting_after=N (or with Last-Event-ID).
+    """GET /v1/responses/{id}?stream=true&starting_after=N: the events after sequence number N
+    (all of them without N). A `Last-Event-ID` header is ignored, as on the real API.
 
     Without `stream=true` (`client.responses.retrieve(id)`): the newest Response snapshot,
     whose status says `in_progress`, `completed`, `cancelled`, ...
@@ -166,15 +168,11 @@ async def resume_response(request: Request) -> Any:
                 param="starting_after",
             )
         buffer = replay_registry(request.app).get(response_id)
-        last_event_id = request.headers.get("last-event-id")
-        position = resume_position(
-            buffer, last_event_id=last_event_id, starting_after=starting_after
-        )
+        position = buffer.position_after(starting_after)
     except UnknownResponse as exc:
         return error_response(RequestError(str(exc), status=404, code="response_not_found"))
     except UnknownEventId as exc:
-        param = "Last-Event-ID" if request.headers.get("last-event-id") else "starting_after"
-        return error_response(RequestError(str(exc), param=param))
+        return error_response(RequestError(str(exc), param="starting_after"))
     except RequestError as error:
         return error_response(error)
     if buffer.is_delivered(position):

@@ -3,9 +3,12 @@
 A replay buffer per response: why an SSE reconnection can lose nothing and repeat nothing.
 
 The server writes every event of a resumable response into a buffer, keyed by the event's
-`id:`, *before* any client reads it. A client that lost its connection comes back with the
-last id it saw (the `Last-Event-ID` header, or the Responses API's `starting_after=N`) and
-gets exactly the events after that id, from the buffer, then the live ones as they come.
+id, *before* any client reads it. A client that lost its connection comes back with the last
+id it saw and gets exactly the events after that id, from the buffer, then the live ones as
+they come. Which id depends on the protocol: on the classroom demo's stream it is the SSE `id:`
+line, which `EventSource` sends back as the `Last-Event-ID` header (app.demo); on the Responses
+API it is the event's `sequence_number` in the JSON, sent back as `starting_after=N`, and the
+frames carry no `id:` line, as the real API's do not (app.background).
 
 Generation runs in its own task, not in the HTTP handler, so it keeps going when the client
 hangs up. That is only safe if it is bounded: a response may generate for at most
@@ -28,7 +31,6 @@ __all__ = [
     "ReplayRegistry",
     "UnknownEventId",
     "UnknownResponse",
-    "resume_position",
 ]
 
 
@@ -120,19 +122,6 @@ class ReplayBuffer:
     def _wake_followers(self) -> None:
         self._grown.set()
         self._grown = asyncio.Event()
-
-
-def resume_position(
-    buffer: ReplayBuffer, *, last_event_id: str | None, starting_after: str | None
-) -> int:
-    """Where to resume. `Last-Event-ID` wins over `starting_after`.
-
-    Why: a browser's EventSource reconnects to the *unchanged* URL (which may still carry the
-    first `starting_after`) and adds the header with the newest id it saw.
-    """
-    if last_event_id:
-        return buffer.position_after(last_event_id)
-    return buffer.position_after(starting_after)
 
 
 EventSource = AsyncIterator[tuple[str, bytes]]

@@ -94,10 +94,9 @@ def block_plan(request: SimRequest, *, thinking: bool, preamble: bool) -> BlockP
     a learner's code under the same `tool_choice`.
     """
     the_plan = planned_calls(request)
-    thought = (
-        thinking_text(request.prompt, the_plan, request.features.output_schema is not None)
-        if thinking else None
-    )
+    features = request.features
+    has_schema = features.output_schema is not None or features.prompt_schema is not None
+    thought = thinking_text(request.prompt, the_plan, has_schema) if thinking else None
     many = len(the_plan.calls) >= PREAMBLE_MIN_CALLS
     before = preamble_text(the_plan) if preamble and many else None
     blocks: list[tuple[str, int]] = [("thinking", 0)] if thought is not None else []

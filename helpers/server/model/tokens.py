@@ -182,7 +182,7 @@ async def answer_pieces(request: SimRequest, generation: Generation) -> AsyncIte
 
     A plain-text request gets exactly `answer_tokens`, tagged ("text", 0, token).
     """
-    the_plan = plan(request.prompt, request.features, request.simulation.seed)
+    the_plan = planned_calls(request)
     if the_plan.summary:
         quiet = replace(request, simulation=replace(request.simulation, fault=None))
         summary = Answer(tuple(tokenize(the_plan.summary)), False, "summary")
@@ -204,8 +204,13 @@ async def answer_pieces(request: SimRequest, generation: Generation) -> AsyncIte
 
 
 def planned_calls(request: SimRequest) -> Plan:
-    """The plan alone (names and arguments), for dialects that name a call before its pieces."""
-    return plan(request.prompt, request.features, request.simulation.seed)
+    """The plan alone (names and arguments), for dialects that name a call before its pieces.
+
+    A real model reads a schema in the prompt itself: only the simulated one is handed it."""
+    features = request.features
+    if features.prompt_schema is not None and source_for(request) is not None:
+        features = replace(features, prompt_schema=None)
+    return plan(request.prompt, features, request.simulation.seed)
 
 
 async def admit(request: SimRequest) -> SimRequest:

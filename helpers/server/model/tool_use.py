@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from helpers.server.model.prompt_schema import seed_text
 from helpers.server.model.simulated import _STOP_WORDS, answer_prompt
 from helpers.server.model.structured import json_for_schema
 
@@ -57,6 +58,9 @@ class Features:
     parallel_tool_calls: bool = True
     output_schema: dict[str, Any] | None = field(default=None, compare=False)
     json_object: bool = False
+    # A JSON Schema shown in the prompt of a request that asks for JSON (model.prompt_schema):
+    # answered like `output_schema`, but nothing in the request's fields asked for it.
+    prompt_schema: dict[str, Any] | None = field(default=None, compare=False)
     reasoning_effort: str | None = None
     reasoning_summary: bool = False  # Responses only: stream a summary of the reasoning
     tool_results: tuple[ToolResult, ...] = ()
@@ -167,6 +171,8 @@ def plan(prompt: str, features: Features, seed: int = 0) -> Plan:
     text = None
     if features.output_schema is not None:
         text = json_for_schema(features.output_schema, prompt)
+    elif features.prompt_schema is not None:
+        text = json_for_schema(features.prompt_schema, seed_text(prompt))
     elif features.json_object:
         text = _json_object_answer(prompt, seed)
     elif features.tool_results:
