@@ -1,9 +1,14 @@
 """A reconnecting SSE client: what a browser's EventSource does, written out in Python.
 
 Three pieces make a stream survive a dropped connection:
-1. the decoder remembers the last event id it saw (`SSEDecoder.last_event_id`);
+1. the client remembers where it is: the last SSE event id (`SSEDecoder.last_event_id`) on a
+   server that writes `id:` lines, or, on the OpenAI Responses API, which writes none, the last
+   `sequence_number` it read from the events' JSON;
 2. the server may say how long to wait before reconnecting (`retry:` in ms);
-3. the reconnect request carries that id (`Last-Event-ID`), and the server replays from it.
+3. the reconnect request carries that place, and the server replays from it: EventSource sends
+   the id back as `Last-Event-ID` to the same URL (`same_request_with_last_event_id`); the
+   Responses API wants `GET /responses/{id}?stream=true&starting_after=N`
+   (`responses_resume_request`, what the openai SDK's `retrieve(..., starting_after=N)` sends).
 
 The client is an explicit state machine with EventSource's states (CONNECTING, OPEN,
 CLOSED) plus WAITING for the pause between connections. It yields every event it receives and
@@ -38,6 +43,8 @@ __all__ = [
     "gaps_and_repeats",
     "responses_resume_request",
     "same_request_with_last_event_id",
+    "sequence_number_of",
+    "sse_id",
 ]
 
 FINAL_EVENT_TYPES = frozenset(
@@ -79,9 +86,21 @@ class Attempt:
     request: Request
     status: int | None = None
     events: int = 0
-    first_id: str = ""
-    last_id: str = ""
+    first_position: str = ""  # where the first event put the client (see `position`)
+    last_position: str = ""
     ended_by: str = ""
+
+
+def sse_id(event: ServerSentEvent, payload: Any) -> str:
+    """EventSource's place in a stream: the last SSE `id:` in force ("" before any)."""
+    return event.id
+
+
+def sequence_number_of(event: ServerSentEvent, payload: Any) -> str:
+    """The Responses API's place in a stream: the event's `sequence_number`, read from its JSON
+    (the API writes no `id:` lines); "" for an event without one."""
+    number = payload.get("sequence_number") if isinstance(payload, dict) else None
+    return str(number) if isinstance(number, int) else ""
 
 
 def same_request_with_last_event_id(first: Request, last_event_id: str, _: list[Any]) -> Request:
@@ -92,12 +111,14 @@ def same_request_with_last_event_id(first: Request, last_event_id: str, _: list[
     return Request(first.method, first.url, headers, first.json)
 
 
-def responses_resume_request(first: Request, last_event_id: str, payloads: list[Any]) -> Request:
+def responses_resume_request(
+    first: Request, last_sequence_number: str, payloads: list[Any]
+) -> Request:
     """The Responses API's rule: GET /responses/{id}?stream=true&starting_after=N.
 
     The response id comes from the first event (`response.created`), N is the
-    `sequence_number` of the last event received. We also send `Last-Event-ID`, which
-    our server maps to the same replay position.
+    `sequence_number` of the last event received (`sequence_number_of`: the API sends no
+    `id:` lines, and no `Last-Event-ID` header is sent, since the API has no use for one).
     """
     response_id = next(
         (p["response"]["id"] for p in payloads if isinstance(p, dict) and "response" in p), None
@@ -106,14 +127,9 @@ def responses_resume_request(first: Request, last_event_id: str, payloads: list[
         raise ResumeError("cannot resume: no event carried the response id yet")
     base = first.url.rsplit("/responses", 1)[0]
     query: dict[str, str] = {"stream": "true"}
-    numbers = [
-        p["sequence_number"] for p in payloads if isinstance(p, dict) and "sequence_number" in p
-    ]
-    if numbers:
-        query["starting_after"] = str(numbers[-1])
+    if last_sequence_number:
+        query["starting_after"] = last_sequence_number
     headers = {k: v for k, v in first.headers.items() if k.lower() != "content-type"}
-    if last_event_id:
-        headers["Last-Event-ID"] = last_event_id
     return Request("GET", f"{base}/responses/{response_id}?{urlencode(query)}", headers)
 
 
@@ -136,16 +152,27 @@ def gaps_and_repeats(sequence_numbers: Iterable[int]) -> tuple[int, int]:
 
 
 ResumeBuilder = Callable[[Request, str, list[Any]], Request]
+"""(the first request, the last position, the JSON of every event so far) -> the next request."""
+
+PositionReader = Callable[[ServerSentEvent, Any], str]
+"""(an event, its JSON or None) -> the place in the stream it marks, "" if none."""
 
 
 class ResumingEventStream:
-    """Iterate over the events of one logical stream, across as many connections as it takes."""
+    """Iterate over the events of one logical stream, across as many connections as it takes.
+
+    `resume` builds each reconnect request from the last position; `position` reads that
+    position from each event. By default it is what `resume` needs: the SSE id for
+    `same_request_with_last_event_id`, the JSON's `sequence_number` for
+    `responses_resume_request`.
+    """
 
     def __init__(
         self,
         first: Request,
         *,
         resume: ResumeBuilder = same_request_with_last_event_id,
+        position: PositionReader | None = None,
         is_final: Callable[[ServerSentEvent], bool] = lambda e: (
             e.event in FINAL_EVENT_TYPES or e.data == "[DONE]"
         ),
@@ -161,13 +188,16 @@ class ResumingEventStream:
             )
         self.first = first
         self.resume = resume
+        # Where the client is, passed to `resume`: by default what that rule resumes from.
+        default = sequence_number_of if resume is responses_resume_request else sse_id
+        self.position = position or default
         self.is_final = is_final
         self.max_attempts = max_attempts
         self.hang_up_after = list(hang_up_after)
         self._client = client
         self._sleep = sleep
         self.state = ReadyState.CONNECTING
-        self.last_event_id = ""
+        self.last_position = ""  # the last SSE id, or the last sequence number (`position`)
         self.retry_ms = DEFAULT_RETRY_MS
         self.attempts: list[Attempt] = []
         self.payloads: list[Any] = []  # JSON data of each event (None if not JSON)
@@ -195,7 +225,7 @@ class ResumingEventStream:
             yield from self._connect_once(client, attempt)
             if self.state is ReadyState.WAITING:
                 self._sleep(self.retry_ms / 1000)
-                request = self.resume(self.first, self.last_event_id, self.payloads)
+                request = self.resume(self.first, self.last_position, self.payloads)
 
     def _connect_once(self, client: httpx.Client, attempt: Attempt) -> Iterator[ServerSentEvent]:
         request = attempt.request
@@ -244,26 +274,28 @@ class ResumingEventStream:
     def _deliver(
         self, event: ServerSentEvent, decoder: SSEDecoder, attempt: Attempt
     ) -> Iterator[ServerSentEvent]:
-        if decoder.last_event_id:
-            self.last_event_id = decoder.last_event_id
         if decoder.retry is not None:
             self.retry_ms = decoder.retry
-        attempt.events += 1
-        attempt.first_id = attempt.first_id or event.id
-        attempt.last_id = event.id
         try:
-            self.payloads.append(json.loads(event.data))
+            payload = json.loads(event.data)
         except ValueError:
-            self.payloads.append(None)
+            payload = None
+        self.payloads.append(payload)
+        place = self.position(event, payload)
+        if place:
+            self.last_position = place
+        attempt.events += 1
+        attempt.first_position = attempt.first_position or place
+        attempt.last_position = place or attempt.last_position
         yield event
         if self.is_final(event):
             attempt.ended_by = f"final event {event.event!r}"
             self.state = ReadyState.CLOSED
 
     def summary(self) -> str:
-        """One line per connection: status, events, ids, and why it ended."""
+        """One line per connection: status, events (first..last position), and why it ended."""
         return "\n".join(
             f"#{a.number} {a.request.method} {a.status} events={a.events} "
-            f"ids={a.first_id or '-'}..{a.last_id or '-'}: {a.ended_by}"
+            f"({a.first_position or '-'}..{a.last_position or '-'}): {a.ended_by}"
             for a in self.attempts
         )

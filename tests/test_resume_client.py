@@ -23,9 +23,12 @@ from helpers.resume import (
     gaps_and_repeats,
     responses_resume_request,
     same_request_with_last_event_id,
+    sequence_number_of,
+    sse_id,
 )
 from helpers.server import LocalServer
 from helpers.server.app.background import install_resumable_responses, resume_response
+from helpers.sse import ServerSentEvent
 
 PROMPT = "Compare websockets vs SSE"
 
@@ -104,6 +107,13 @@ def test_our_client_survives_client_and_server_drops(server: LocalServer, refere
     assert len(events) == len(stream.payloads) == stream.payloads[-1]["sequence_number"] + 1
     assert text_of(stream.payloads) == reference_text
     assert [a.request.method for a in stream.attempts] == ["POST", "GET", "GET", "GET"]
+    # each reconnect names the last sequence_number read from the JSON: no id: lines, no header
+    assert stream.position is sequence_number_of
+    for before, after in zip(stream.attempts, stream.attempts[1:], strict=False):
+        assert after.request.url.endswith(f"&starting_after={before.last_position}")
+        assert "Last-Event-ID" not in after.request.headers
+        assert int(after.first_position) == int(before.last_position) + 1
+    assert all(e.id == "" for e in events)
 
 
 def test_starting_after_resumes_and_a_last_event_id_header_is_ignored(
@@ -202,7 +212,22 @@ def test_responses_resume_request_needs_the_response_id() -> None:
     resumed = responses_resume_request(first, "1", payloads)
     assert resumed.method == "GET" and resumed.json is None
     assert resumed.url == "http://127.0.0.1:9/v1/responses/resp_1?stream=true&starting_after=1"
-    assert resumed.headers == {"Last-Event-ID": "1"}
+    assert resumed.headers == {}  # no Content-Type (no body), no Last-Event-ID
+    from_start = responses_resume_request(first, "", payloads[:1])
+    assert from_start.url == "http://127.0.0.1:9/v1/responses/resp_1?stream=true"
+
+
+def test_positions_come_from_the_sse_id_or_the_json() -> None:
+    event = ServerSentEvent("response.output_text.delta", '{"sequence_number":7}', "")
+    assert sequence_number_of(event, {"sequence_number": 7}) == "7"
+    assert sequence_number_of(event, {"type": "x"}) == sequence_number_of(event, None) == ""
+    assert sse_id(ServerSentEvent("delta", "{}", "resp_demo1.4"), {}) == "resp_demo1.4"
+    url = "http://127.0.0.1:9/v1/responses"
+    assert ResumingEventStream(Request("GET", url)).position is sse_id
+    responses = ResumingEventStream(Request("POST", url), resume=responses_resume_request)
+    assert responses.position is sequence_number_of
+    own = ResumingEventStream(Request("GET", url), position=sequence_number_of)
+    assert own.position is sequence_number_of
 
 
 @settings(
