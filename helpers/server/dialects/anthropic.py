@@ -73,6 +73,7 @@ from helpers.server.dialects.anthropic_tools import (
 )
 from helpers.server.dialects.common import Event, new_id
 from helpers.server.dialects.requests import apply_simulation
+from helpers.server.dialects.tools import with_prompt_schema
 from helpers.server.model.content_blocks import (
     BlockPlan,
     block_pieces,
@@ -343,6 +344,8 @@ def parse_messages_request(
     asked = (*features.asked_by, *(["thinking"] if thinking else []),
              *([output_field] if output_field else []))
     features = replace(features, output_schema=output_schema, asked_by=tuple(asked))
+    features = with_prompt_schema(features, [
+        system_text, *(text for role, text in messages if role == "user")])
     user_texts = [text for role, text in messages if role == "user" and text.strip()]
     prompt = user_texts[-1] if user_texts else "\n".join(text for _, text in messages)
     all_text = "\n".join(t for t in [system_text, *(t for _, t in messages)] if t)

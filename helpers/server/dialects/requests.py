@@ -24,7 +24,13 @@ from dataclasses import replace
 from typing import Any
 
 from helpers.server.dialects.params import check_chat_body, check_responses_body
-from helpers.server.dialects.tools import chat_features, responses_echo, responses_features
+from helpers.server.dialects.tools import (
+    SCHEMA_ROLES,
+    chat_features,
+    responses_echo,
+    responses_features,
+    with_prompt_schema,
+)
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import RequestError, SimRequest, Simulation
 
@@ -312,7 +318,8 @@ def parse_responses_request(body: dict[str, Any], base: Simulation) -> SimReques
         )
     all_text = "\n".join(text for text in [instructions, *(t for _, t in messages)] if text)
     input_text = "\n".join(text for role, text in messages if role)
-    features = responses_features(body, input_text)
+    features = with_prompt_schema(responses_features(body, input_text), [
+        instructions, *(text for role, text in messages if role in SCHEMA_ROLES)])
     return SimRequest(
         api="responses",
         model=model,
@@ -376,7 +383,8 @@ def parse_chat_request(body: dict[str, Any], base: Simulation) -> SimRequest:
         include_usage=include_usage,
         obfuscation=_include_obfuscation(body.get("stream_options")),
         messages=tuple(messages),
-        features=chat_features(body, all_text),
+        features=with_prompt_schema(chat_features(body, all_text), [
+            text for role, text in messages if role in SCHEMA_ROLES]),
         echo={"service_tier": body.get("service_tier")},
     )
 

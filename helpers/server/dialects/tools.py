@@ -15,10 +15,12 @@ refuses, `json_object` without the word "JSON" in the input.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Any
 
 from helpers.server.dialects.params import boolean, one_of, string
 from helpers.server.dialects.strict_schema import check_strict, generator_limits, strict_or_loose
+from helpers.server.model.prompt_schema import schema_in_prompt
 from helpers.server.model.source import RequestError
 from helpers.server.model.tool_use import Features, FunctionTool, ToolResult
 
@@ -207,6 +209,21 @@ def _shared(
         "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
         "json_object": kind == "json_object",
     }
+
+
+SCHEMA_ROLES = ("system", "developer", "user")
+"""The messages a schema in the prompt is looked for in: never the model's own turns or tool
+outputs (a JSON Schema a tool returned is data, not an instruction)."""
+
+
+def with_prompt_schema(features: Features, texts: list[str | None]) -> Features:
+    """`features` with the JSON Schema the instructions, system, developer and user texts show,
+    when the request asks for JSON (model.prompt_schema); a `json_schema` format wins."""
+    if features.output_schema is not None:
+        return features
+    text = "\n".join(t for t in texts if t)
+    schema = schema_in_prompt(text, json_format=features.json_object)
+    return features if schema is None else replace(features, prompt_schema=schema)
 
 
 def _asked_by(features: dict[str, Any]) -> tuple[str, ...]:
