@@ -44,7 +44,7 @@ from helpers.server.app.replay import (
     UnknownResponse,
 )
 from helpers.server.app.routes import answer, raise_pre_stream_fault, simulation_for
-from helpers.server.dialects.common import new_id
+from helpers.server.dialects.common import ReasoningLinks, new_id
 from helpers.server.dialects.requests import parse_json_body, parse_responses_request
 from helpers.server.dialects.responses import response_events
 from helpers.server.model.source import RequestError, SimRequest
@@ -71,14 +71,15 @@ def replay_registry(app: Starlette) -> ReplayRegistry:
 
 
 async def numbered_frames(
-    sim: SimRequest, stop: asyncio.Event
+    sim: SimRequest, stop: asyncio.Event, links: ReasoningLinks | None = None
 ) -> AsyncIterator[tuple[str, bytes]]:
     """(sequence number, frame) pairs of one Responses stream: the buffer keys each event by its
     `sequence_number`, what `starting_after` names; the frame itself has no `id:` line.
 
     Setting `stop` (a cancel) ends the stream early, as a cancelled Response (app.cancel).
     """
-    async for event_type, payload in until_cancelled(response_events(sim), stop, sim.input_tokens):
+    events = response_events(sim, links=links)
+    async for event_type, payload in until_cancelled(events, stop, sim.input_tokens):
         yield str(payload["sequence_number"]), sse_frame(event_type, payload)
 
 
@@ -120,6 +121,7 @@ async def create_response_or_background(request: Request) -> Any:
             return await answer(request, "responses", body, received_at)
         sim = parse_responses_request(body, simulation_for(request))
         request.app.state.response_ids.check_previous(body)
+        request.app.state.reasoning_links.check(body)
         raise_pre_stream_fault(sim)  # "429" / "500" come before any stream, background or not
         if not sim.stream:
             raise RequestError(
@@ -132,7 +134,7 @@ async def create_response_or_background(request: Request) -> Any:
     if cut is not None:  # the drop hits the connection, not the generation
         sim = replace(sim, simulation=replace(sim.simulation, fault=None))
     stop = asyncio.Event()
-    frames = numbered_frames(sim, stop)
+    frames = numbered_frames(sim, stop, request.app.state.reasoning_links)
     first_id, first_frame = await anext(frames)  # response.created carries the response id
     response_id = _response_id_of(first_frame)
     request.app.state.response_ids.add(response_id)

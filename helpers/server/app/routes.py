@@ -12,6 +12,7 @@ The background responses (`app.background`) and the classroom demo (`app.demo`) 
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from starlette.exceptions import HTTPException
@@ -132,6 +133,8 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
     try:
         sim = parse(body, simulation_for(request))
         request.app.state.response_ids.check_previous(body)  # (Chat refused the field already)
+        if api == "responses":  # a reasoning model's call sent back without its reasoning
+            request.app.state.reasoning_links.check(body)
         sim = replace(sim, received_at=received_at)
         raise_pre_stream_fault(sim)
         sim = await admit(sim)  # a real model counts the prompt and refuses one too long
@@ -141,6 +144,9 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
     if api == "responses" and body.get("store") is not False:  # store: false keeps no id
         request.app.state.response_ids.add(answer_id)
     live = request.app.state.live_streams
+    if api == "responses":  # the calls it issues, and the reasoning item each one needs back
+        events = partial(events, links=request.app.state.reasoning_links)
+        collect = partial(collect, links=request.app.state.reasoning_links)
     if not sim.stream:
         return CollectedAnswer(collect(sim, answer_id), live, answer_id)
     stream = with_heartbeat(frames(events(sim, answer_id)), sim.simulation.heartbeat)

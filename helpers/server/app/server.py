@@ -75,7 +75,7 @@ from helpers.server.app.routes import (
     list_models,
     unexpected_error,
 )
-from helpers.server.dialects.common import IssuedIds
+from helpers.server.dialects.common import IssuedIds, ReasoningLinks
 from helpers.server.model.real import model_source_named
 from helpers.server.model.simulated import LatencyProfile
 from helpers.server.model.source import RequestError, Simulation
@@ -147,6 +147,7 @@ def create_app(
     app.state.fault_budget = fault_count
     app.state.live_streams = {}
     app.state.response_ids = IssuedIds()  # for previous_response_id, as the real API checks it
+    app.state.reasoning_links = ReasoningLinks()  # which reasoning item each call needs back
     app.state.started_at = time.time()
     if api_key:
         app.add_middleware(RequireApiKey, api_key=api_key)

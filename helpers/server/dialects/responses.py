@@ -18,7 +18,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from helpers.server.dialects.common import Event, new_id
+from helpers.server.dialects.common import Event, ReasoningLinks, new_id
 from helpers.server.dialects.obfuscation import obfuscation_for
 from helpers.server.dialects.responses_items import OutputItems, SoFar
 from helpers.server.dialects.responses_items import text_part as text_part  # the WebSocket's
@@ -115,17 +115,18 @@ def _response_object(
 
 
 async def response_events(
-    request: SimRequest, response_id: str | None = None
+    request: SimRequest, response_id: str | None = None, links: ReasoningLinks | None = None
 ) -> AsyncIterator[Event]:
     """The Responses API stream: created, in_progress, then each output item (reasoning,
-    function calls or a message) added, its deltas, its done events; then the final event."""
+    function calls or a message) added, its deltas, its done events; then the final event.
+    `links` learns which reasoning item each function call needs back (dialects.common)."""
     generation = Generation()
     response_id = response_id or new_id("resp_")
     created_at = int(time.time())
     sequence = itertools.count()
     reasoning = request.features.reasoning_effort not in (None, "none")
     items = OutputItems(planned_calls(request), reasoning,
-                        "reasoning.encrypted_content" in request.include)
+                        "reasoning.encrypted_content" in request.include, links)
 
     def event(event_type: str, **fields: Any) -> Event:
         return event_type, {"type": event_type, "sequence_number": next(sequence), **fields}
@@ -163,9 +164,11 @@ async def response_events(
         yield event("response.completed", response=final)
 
 
-async def collect_response(request: SimRequest, response_id: str | None = None) -> dict[str, Any]:
+async def collect_response(
+    request: SimRequest, response_id: str | None = None, links: ReasoningLinks | None = None
+) -> dict[str, Any]:
     """The non-streamed answer: the final Response object of the very same event stream."""
-    async for event_type, payload in response_events(request, response_id):
+    async for event_type, payload in response_events(request, response_id, links):
         if event_type == "error":
             raise RequestError(
                 payload["message"], status=500, type="server_error", code="server_error"

@@ -3,6 +3,9 @@
 The output items of one Responses stream, opened and closed as the model's pieces arrive: a
 `reasoning` item (its summary streamed as `response.reasoning_summary_text.delta`), one
 `function_call` item per call (`response.function_call_arguments.delta`), or a `message`.
+A summary in several parts streams each part whole before the next (`summary_index` 0, 1, ...:
+`reasoning_summary_part.added`, text deltas, `.done`, `part.done`), as o3-mini's do
+(data/real_streams/openai-responses-reasoning-2.sse).
 
 Why a state machine: each item must be announced (`response.output_item.added`) before its
 first delta and closed (`.done` events, then `response.output_item.done`) before the next item
@@ -19,7 +22,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from helpers.server.dialects.common import new_id
+from helpers.server.dialects.common import ReasoningLinks, new_id
 from helpers.server.model.tool_use import Plan
 
 Fields = tuple[str, dict[str, Any]]  # an event type and its fields, without sequence_number
@@ -55,19 +58,24 @@ class _Item:
     index: int  # the call's number within the plan (0 for the others)
     output_index: int
     item_id: str
-    pieces: list[str] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)  # a reasoning item: its current part's
     call_id: str = ""
     name: str = ""
     status: str = "in_progress"
     encrypted: bool = False  # include: ["reasoning.encrypted_content"] asked for it
+    parts: list[str] = field(default_factory=list)  # a reasoning item's finished summary parts
+
+    def summary_texts(self) -> list[str]:
+        return [*self.parts, "".join(self.pieces)] if self.pieces else list(self.parts)
 
     def snapshot(self, status: str) -> dict[str, Any]:
         text = "".join(self.pieces)
         if self.kind == "reasoning":
-            summary = [{"type": "summary_text", "text": text}] if self.pieces else []
+            texts = self.summary_texts()
+            summary = [{"type": "summary_text", "text": part} for part in texts]
             item: dict[str, Any] = {"id": self.item_id, "type": "reasoning"}
             if self.encrypted:
-                item["encrypted_content"] = encrypted_content(self.output_index, text)
+                item["encrypted_content"] = encrypted_content(self.output_index, "".join(texts))
             return {**item, "summary": summary, "status": status}
         if self.kind == "call":
             return {
@@ -82,8 +90,22 @@ def _where(item: _Item) -> dict[str, Any]:
     if item.kind == "text":
         where["content_index"] = 0
     if item.kind == "reasoning":
-        where["summary_index"] = 0
+        where["summary_index"] = len(item.parts)
     return where
+
+
+def _part_closing(item: _Item) -> list[Fields]:
+    """The `.done` events of a reasoning item's current summary part; it joins `parts`."""
+    if not item.pieces:
+        return []
+    text, where = "".join(item.pieces), _where(item)
+    part = {"type": "summary_text", "text": text}
+    item.parts.append(text)
+    item.pieces = []
+    return [
+        ("response.reasoning_summary_text.done", {**where, "text": text}),
+        ("response.reasoning_summary_part.done", {**where, "part": part}),
+    ]
 
 
 def _closing(item: _Item, status: str) -> list[Fields]:
@@ -91,12 +113,8 @@ def _closing(item: _Item, status: str) -> list[Fields]:
     item.status = status
     text, where = "".join(item.pieces), _where(item)
     events: list[Fields] = []
-    if item.kind == "reasoning" and item.pieces:
-        part = {"type": "summary_text", "text": text}
-        events += [
-            ("response.reasoning_summary_text.done", {**where, "text": text}),
-            ("response.reasoning_summary_part.done", {**where, "part": part}),
-        ]
+    if item.kind == "reasoning":
+        events += _part_closing(item)
     elif item.kind == "call":
         events.append(("response.function_call_arguments.done", {**where, "arguments": text}))
     elif item.kind == "text":
@@ -111,8 +129,11 @@ def _closing(item: _Item, status: str) -> list[Fields]:
 class OutputItems:
     """The items of one response so far; each method returns the events to send, in order."""
 
-    def __init__(self, plan: Plan, reasoning: bool, encrypted: bool = False) -> None:
-        self.plan, self.encrypted = plan, encrypted
+    def __init__(
+        self, plan: Plan, reasoning: bool, encrypted: bool = False,
+        links: ReasoningLinks | None = None,
+    ) -> None:
+        self.plan, self.encrypted, self.links = plan, encrypted, links
         self._opening: list[Fields] = []
         self.items: list[_Item] = []
         self.open: _Item | None = None
@@ -132,6 +153,9 @@ class OutputItems:
                      encrypted=self.encrypted and kind == "reasoning")
         if kind == "call":
             item.call_id, item.name = new_id("call_"), self.plan.calls[index].name
+            reasoning = [it for it in self.items if it.kind == "reasoning"]
+            if reasoning and self.links is not None:  # the call needs that reasoning item
+                self.links.add(item.item_id, reasoning[-1].item_id)
         self.items.append(item)
         self.open = item
         events: list[Fields] = [(
@@ -152,11 +176,13 @@ class OutputItems:
         events: list[Fields] = []
         item = self.open
         same = item is not None and item.kind == ("reasoning" if kind == "summary" else kind)
-        if not same or (item is not None and item.index != index):
+        if not same or (item is not None and kind != "summary" and item.index != index):
             events += self.close()
             events += self._start(kind, index)
             item = self.open
         assert item is not None
+        if kind == "summary" and index > len(item.parts) and item.pieces:
+            events += _part_closing(item)  # summary part `index` begins
         if kind == "summary" and not item.pieces:
             events += self._summary_started(item)
         item.pieces.append(text)

@@ -288,7 +288,7 @@ def responses_features(body: dict[str, Any], input_text: str) -> Features:
     return Features(
         **_shared(body, tools, choice, kind, schema),
         reasoning_effort=effort,
-        reasoning_summary=summary is not None,
+        reasoning_summary=summary,
         tool_results=_responses_results(body.get("input"), bool(body.get("previous_response_id"))),
         asked_by=_asked_by({
             "tools": tools, "text.format": kind != "text",

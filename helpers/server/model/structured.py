@@ -106,11 +106,12 @@ class _Writer:
     def _object(self, schema: dict[str, Any], path: str, key: str, depth: int) -> Any:
         properties = schema.get("properties") or {}
         required = set(schema.get("required") or ())
-        return {
+        value = {
             name: self.value(sub, f"{path}/{name}", name, depth + 1)
             for name, sub in properties.items()
             if depth < MAX_DEPTH or name in required
         }
+        return _paired_in_order(value, properties, self.root)
 
     def _array(self, schema: dict[str, Any], path: str, key: str, depth: int) -> Any:
         low = schema.get("minItems", 0)
@@ -146,6 +147,48 @@ class _Writer:
 
     def _null(self, schema: dict[str, Any], path: str, key: str, depth: int) -> Any:
         return None
+
+
+_PAIRS = (("low", "high"), ("min", "max"), ("start", "end"), ("from", "to"))
+
+
+def _paired_in_order(
+    value: dict[str, Any], properties: dict[str, Any], root: dict[str, Any]
+) -> dict[str, Any]:
+    """Numbers named as a pair ("low_c" / "high_c", "min_price" / "max_price") come out in order
+    (low <= high), when swapping them keeps both valid: a forecast with a low above its high
+    reads as a bug, although the schema allows it."""
+    for small_word, big_word in _PAIRS:
+        for name, small in list(value.items()):
+            parts = name.split("_")
+            if small_word not in parts:
+                continue
+            other = "_".join(big_word if part == small_word else part for part in parts)
+            big = value.get(other)
+            numbers = (small, big)
+            if not all(isinstance(n, int | float) and not isinstance(n, bool) for n in numbers):
+                continue
+            if small > big and _accepts(properties[name], big, root) and _accepts(
+                properties[other], small, root
+            ):
+                value[name], value[other] = big, small
+    return value
+
+
+def _accepts(schema: Any, number: float, root: dict[str, Any]) -> bool:
+    """Whether a plain number schema (bounds, multipleOf) admits `number`."""
+    if not isinstance(schema, dict):
+        return False
+    schema = _resolve(schema, root)
+    if schema.get("type") not in ("integer", "number") or "enum" in schema or "const" in schema:
+        return False
+    if schema["type"] == "integer" and number != int(number):
+        return False
+    step = schema.get("multipleOf")
+    if step and (number / step) != round(number / step):
+        return False
+    low, high = _bounds(schema, integer=schema["type"] == "integer")
+    return low <= number <= high
 
 
 def _bounds(schema: dict[str, Any], *, integer: bool) -> tuple[float, float]:

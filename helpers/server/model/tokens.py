@@ -183,12 +183,14 @@ async def answer_pieces(request: SimRequest, generation: Generation) -> AsyncIte
     A plain-text request gets exactly `answer_tokens`, tagged ("text", 0, token).
     """
     the_plan = planned_calls(request)
-    if the_plan.summary:
+    if the_plan.summary:  # its parts on one clock, each piece tagged with its summary_index
         quiet = replace(request, simulation=replace(request.simulation, fault=None))
-        summary = Answer(tuple(tokenize(the_plan.summary)), False, "summary")
-        async for token in timed_tokens(quiet, summary):
-            yield "summary", 0, token
-    visible = _after_thinking(request, the_plan, restart=the_plan.summary is not None)
+        parts = [tokenize(part) for part in the_plan.summary]
+        owners = [index for index, part in enumerate(parts) for _ in part]
+        summary = Answer(tuple(token for part in parts for token in part), False, "summary")
+        async for position, token in _numbered(timed_tokens(quiet, summary)):
+            yield "summary", owners[position], token
+    visible = _after_thinking(request, the_plan, restart=bool(the_plan.summary))
     if the_plan.calls:
         parts = [tokenize(call.arguments) for call in the_plan.calls]
         async for piece in _timed_parts(visible, parts, "call", generation):

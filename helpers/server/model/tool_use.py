@@ -62,7 +62,7 @@ class Features:
     # answered like `output_schema`, but nothing in the request's fields asked for it.
     prompt_schema: dict[str, Any] | None = field(default=None, compare=False)
     reasoning_effort: str | None = None
-    reasoning_summary: bool = False  # Responses only: stream a summary of the reasoning
+    reasoning_summary: str | None = None  # Responses only: "auto", "concise" or "detailed"
     tool_results: tuple[ToolResult, ...] = ()
     asked_by: tuple[str, ...] = ()  # the request fields that asked for any of the above
 
@@ -81,7 +81,7 @@ class PlannedCall:
 class Plan:
     """What the answer is made of, in stream order: reasoning summary, then calls or text."""
 
-    summary: str | None = None
+    summary: tuple[str, ...] = ()  # the reasoning summary's parts (summary_index 0, 1, ...)
     reasoning_tokens: int = 0
     calls: tuple[PlannedCall, ...] = ()
     text: str | None = None  # None: the ordinary answer from the model source
@@ -140,17 +140,40 @@ def _json_object_answer(prompt: str, seed: int) -> str:
     return json.dumps(body, ensure_ascii=False)
 
 
-def _summary(prompt: str, calls: list[tuple[FunctionTool, str]], features: Features) -> str:
+def _summary(
+    prompt: str, calls: list[tuple[FunctionTool, str]], features: Features
+) -> tuple[str, ...]:
+    """The summary's parts, each a bold title and a sentence or two, as o3-mini writes them
+    (data/real_streams/openai-responses-reasoning-2.sse: 4 parts with `summary: "detailed"` and
+    effort high). "concise" gets one part, "auto" two, "detailed" two to four: one more at
+    medium effort, two more at high and xhigh."""
     content = [w for w in re.findall(r"[A-Za-z]{3,}", prompt) if w.lower() not in _STOP_WORDS]
-    topic = " ".join(dict.fromkeys(content[:3])) or "the question"
+    words = ", ".join(dict.fromkeys(content[:3])) or "none I know"
+    asked = " ".join(prompt.split())
+    asked = f"\u201c{asked if len(asked) <= 80 else asked[:79] + '…'}\u201d"
     if calls:
         names = ", ".join(dict.fromkeys(tool.name for tool, _ in calls))
-        step = f"The user asks about {topic}. I should call {names} and use its result."
+        step = f"I should call {names} and use its result."
     elif features.output_schema is not None:
-        step = f"The user asks about {topic}. I will fill in every field the schema requires."
+        step = "I will fill in every field the schema requires."
     else:
-        step = f"The user asks about {topic}. I will answer briefly and clearly."
-    return f"**Planning the answer**\n\n{step}"
+        step = "I will answer briefly and clearly."
+    if features.reasoning_summary == "concise":
+        return (f"**Planning the answer**\n\nThe user writes {asked}. {step}",)
+    reading = f"**Reading the question**\n\nThe user writes {asked}; the key words: {words}."
+    parts = (reading, f"**Planning the answer**\n\n{step}")
+    if features.reasoning_summary == "detailed":
+        more = DETAILED_PARTS[: REASONING_TOKENS.get(features.reasoning_effort or "", 0) // 64]
+        parts += more
+    return parts
+
+
+DETAILED_PARTS = (
+    "**Checking the details**\n\nBefore I answer, I check that nothing in the question is left "
+    "out.",
+    "**Choosing the words**\n\nI keep the answer short and in the order the user asked.",
+)
+"""The parts `summary: "detailed"` adds: one at medium effort (64 hidden tokens), both at high."""
 
 
 def plan(prompt: str, features: Features, seed: int = 0) -> Plan:
@@ -158,9 +181,9 @@ def plan(prompt: str, features: Features, seed: int = 0) -> Plan:
     calls = choose_calls(prompt, features)
     effort = features.reasoning_effort
     reasoning_tokens = REASONING_TOKENS.get(effort or "none", 0)
-    summary = _summary(prompt, calls, features) if features.reasoning_summary and effort else None
-    if summary and not reasoning_tokens:
-        summary = None
+    summary = _summary(prompt, calls, features) if features.reasoning_summary and effort else ()
+    if not reasoning_tokens:
+        summary = ()
     if calls:
         planned = tuple(
             PlannedCall(tool.name, json_for_schema(tool.parameters or {"type": "object"}, clause))
