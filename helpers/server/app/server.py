@@ -29,10 +29,11 @@ Faults, per server (`--fault`, `LocalServer(fault=...)`) or per request with
   fault   what the server does                       what a learner sees (openai 3.63)
   "429"   429 before the stream (retry-after-ms)     RateLimitError, after max_retries retries
   "500"   500 before the stream                      InternalServerError, after max_retries retries
-  "error" error event after N tokens                 Responses: events "error" then
-                                                     "response.failed" (no exception; the
-                                                     stream helper's get_final_response()
-                                                     raises RuntimeError). Chat: APIError.
+  "error" after N tokens, HTTP 200 already sent:     APIError mid-iteration, with the message
+          Responses: `error` event (fields nested    (.code, .type from the error object), in
+          under "error", as the API's) then          create(stream=True), responses.stream()
+          `response.failed`; Chat: a data-only       and the async client alike; one request,
+          `{"error": {...}}` chunk, no [DONE]        no retry. Not streamed: InternalServerError
   "drop"  closes the socket after N tokens           APIConnectionError while iterating
   "stall" pauses stall_seconds after N tokens        APITimeoutError if the client's timeout
                                                      is shorter, else a late but whole answer

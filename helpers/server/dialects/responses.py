@@ -8,7 +8,11 @@ disagree about the answer. The WebSocket mode (`responses_websocket`) shares the
 fields and text parts defined here.
 
 The tokens and their timing come from helpers.server.model.tokens, stream faults included:
-an injected "error" becomes an `error` event then `response.failed`.
+an injected "error" becomes an `error` event then `response.failed`. The `error` event nests its
+fields as the real API does (`{"type": "error", "sequence_number": n, "error": {"type", "code",
+"message", "param"}}`, data/real_streams/openai-responses-error-1.sse), not at the top level as
+the openai SDK's `ResponseErrorEvent` declares them: the SDK (3.63) raises `openai.APIError` on
+any event whose data has an `error` object, so a client meets the failure as it would on the API.
 """
 
 from __future__ import annotations
@@ -146,8 +150,8 @@ async def response_events(
                     fields["obfuscation"] = obfuscation.for_delta(fields["delta"])
                 yield event(event_type, **fields)
     except StreamFailed as failure:
-        yield event("error", code="server_error", message=str(failure), param=None)
         error = {"code": "server_error", "message": str(failure)}
+        yield event("error", error={"type": "server_error", **error, "param": None})
         yield event("response.failed", response=response("failed", error=error,
                                                           output=items.output()))
         return
@@ -171,7 +175,7 @@ async def collect_response(
     async for event_type, payload in response_events(request, response_id, links):
         if event_type == "error":
             raise RequestError(
-                payload["message"], status=500, type="server_error", code="server_error"
+                payload["error"]["message"], status=500, type="server_error", code="server_error"
             )
         if event_type in ("response.completed", "response.incomplete"):
             return payload["response"]
