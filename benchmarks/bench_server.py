@@ -72,11 +72,7 @@ def reference_app():  # pragma: no cover - runs in its own process
                     "delta": " token",
                     "logprobs": [],
                 }
-                yield {
-                    "event": "response.output_text.delta",
-                    "id": str(index),
-                    "data": json.dumps(payload),
-                }
+                yield {"event": "response.output_text.delta", "data": json.dumps(payload)}
             yield {"event": "response.completed", "data": "{}"}
 
         return EventSourceResponse(events(), sep="\n")
