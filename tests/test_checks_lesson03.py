@@ -41,23 +41,37 @@ def test_exercise_1_fails_when_done_text_is_added_too():
     assert_fails(lesson03.check_exercise_1(also_done), 1)
 
 
-def test_exercise_1_fails_when_error_event_is_ignored():
+def test_exercise_1_fails_when_the_api_error_escapes():
     def ignores_errors(events):
         return "".join(e.delta for e in events if e.type == "response.output_text.delta")
 
     message = lesson03.check_exercise_1(ignores_errors)
     assert_fails(message, 1)
-    assert "must raise RuntimeError" in message
+    assert "should become a RuntimeError" in message and "APIError" in message
+
+
+def test_exercise_1_fails_when_it_waits_for_an_error_event_the_sdk_never_yields():
+    def waits_for_error_event(events):
+        text = ""
+        for event in events:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+            elif event.type == "error":  # openai 3.63 raises APIError before yielding it
+                raise RuntimeError(f"{event.message} {text}")
+        return text
+
+    assert_fails(lesson03.check_exercise_1(waits_for_error_event), 1)
 
 
 def test_exercise_1_fails_when_partial_text_is_lost():
     def loses_text(events):
         text = ""
-        for event in events:
-            if event.type == "response.output_text.delta":
-                text += event.delta
-            elif event.type == "error":
-                raise RuntimeError(event.message)
+        try:
+            for event in events:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+        except openai.APIError as error:
+            raise RuntimeError(error.message) from error
         return text
 
     message = lesson03.check_exercise_1(loses_text)

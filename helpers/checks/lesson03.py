@@ -1,6 +1,8 @@
 """Checks for lesson 3's exercises (openai stream=True).
 
-Exercises 2 and 3 are checked against the kit's local server with the real openai client,
+Exercise 1 feeds stand-in events, and raises `openai.APIError` mid-way as the SDK does when the
+API sends an `error` event. Exercises 2 and 3 are checked against the kit's local server with the
+real openai client,
 because what they teach (an exception mid-stream, time to the first *text*) only exists on a
 real connection. The timing check uses causal lower bounds only: the server cannot send the
 first token before its TTFT, so a correct measurement can never be smaller; no upper bound is
@@ -9,10 +11,12 @@ checked, so a slow machine cannot make a correct answer fail.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from types import SimpleNamespace
 from typing import Any
 
+import httpx2
+import openai
 from openai import OpenAI
 
 from helpers.checks import call, failed, passed
@@ -34,42 +38,54 @@ def _event(event_type: str, **fields: Any) -> SimpleNamespace:
     return SimpleNamespace(type=event_type, **fields)
 
 
-def sample_events(*, fail_after: int | None = None) -> list[SimpleNamespace]:
-    """A Responses stream's event sequence for the haiku, optionally failing mid-way."""
+FAILURE = "The model failed mid-stream."
+
+
+def _failure() -> openai.APIError:
+    """What openai 3.63 raises from the iteration when the API sends an `error` event: a plain
+    APIError (no status: HTTP 200 had arrived) whose body is the event's `error` object."""
+    request = httpx2.Request("POST", "http://127.0.0.1/v1/responses")
+    body = {"type": "server_error", "code": "server_error", "message": FAILURE, "param": None}
+    return openai.APIError(FAILURE, request, body=body)
+
+
+def sample_events(*, fail_after: int | None = None) -> Iterator[SimpleNamespace]:
+    """A Responses stream's events for the haiku, as the SDK yields them; with `fail_after`,
+    the iteration raises APIError after that many text deltas, as the SDK does mid-stream."""
     tokens = answer_prompt(PROMPT).tokens
-    events = [_event("response.created"), _event("response.in_progress")]
-    events += [_event("response.output_item.added"), _event("response.content_part.added")]
+    yield from (_event("response.created"), _event("response.in_progress"))
+    yield from (_event("response.output_item.added"), _event("response.content_part.added"))
     for index, token in enumerate(tokens):
         if index == fail_after:
-            message = "The model failed mid-stream."
-            return [*events, _event("error", code="server_error", message=message),
-                    _event("response.failed")]
-        events.append(_event("response.output_text.delta", delta=token))
+            raise _failure()
+        yield _event("response.output_text.delta", delta=token)
     text = "".join(tokens)
-    events += [_event("response.output_text.done", text=text), _event("response.completed")]
-    return events
+    yield from (_event("response.output_text.done", text=text), _event("response.completed"))
 
 
 def check_exercise_1(collect_answer: Callable[[Iterable[Any]], str]) -> str:
-    """Exercise 1: the text of the deltas; an `error` event raises with the partial text."""
+    """Exercise 1: the text of the deltas; an APIError mid-stream becomes a RuntimeError that
+    names the error and keeps the partial text."""
     want = answer_prompt(PROMPT).text
-    result, error = call(1, collect_answer, iter(sample_events()))
+    result, error = call(1, collect_answer, sample_events())
     if error:
         return error
     if result != want:
         return failed(1, f"expected {want!r}, got {result!r}")
     partial = "".join(answer_prompt(PROMPT).tokens[:4])
     try:
-        result = collect_answer(iter(sample_events(fail_after=4)))
+        result = collect_answer(sample_events(fail_after=4))
     except RuntimeError as raised:
         message = str(raised)
-        if "failed mid-stream" not in message or partial not in message:
-            return failed(1, f"the RuntimeError should name the error and keep the text so far "
-                             f"({partial!r}); its message was {message!r}")
+        if FAILURE not in message or partial not in message:
+            return failed(1, f"the RuntimeError should name the error ({FAILURE!r}) and keep the "
+                             f"text so far ({partial!r}); its message was {message!r}")
         return passed(1)
     except Exception as raised:
-        return failed(1, f"an error event should raise RuntimeError, not {raised!r}")
-    return failed(1, f"an error event must raise RuntimeError, but {result!r} was returned")
+        return failed(1, f"an APIError mid-stream should become a RuntimeError; "
+                         f"{type(raised).__name__}({raised}) escaped instead")
+    return failed(1, f"the stream failed mid-way, so this must raise RuntimeError, but "
+                     f"{result!r} was returned")
 
 
 # --------------------------------------------------------------------------- exercise 2

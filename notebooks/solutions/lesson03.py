@@ -10,14 +10,16 @@ import openai
 
 
 def collect_answer(events: Iterable[Any]) -> str:
-    """Only `response.output_text.delta` adds text; `.done` repeats it. An `error` event
-    ends the stream: raise, but keep what arrived in the message."""
+    """Only `response.output_text.delta` adds text; `.done` repeats it. The text is collected
+    outside the try, so when the SDK raises APIError mid-stream (the API sent an `error` event)
+    the message can keep what arrived."""
     text = ""
-    for event in events:
-        if event.type == "response.output_text.delta":
-            text += event.delta
-        elif event.type == "error":
-            raise RuntimeError(f"stream failed: {event.message} (text so far: {text!r})")
+    try:
+        for event in events:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+    except openai.APIError as error:
+        raise RuntimeError(f"stream failed: {error.message} (text so far: {text!r})") from error
     return text
 
 
