@@ -186,6 +186,19 @@ def test_llama_cpp_runs_in_its_own_process_only(client: OpenAI, model: RealModel
     assert "llama_cpp" not in sys.modules  # this process (the server's) never loaded it
 
 
+def test_the_model_process_waits_passively_at_its_thread_barriers(
+    client: OpenAI, model: RealModel
+) -> None:
+    """OpenMP's spinning wait starves a shared machine (real.py says what was measured)."""
+    assert client.responses.create(model=MODEL, input="Hi", max_output_tokens=16).output_text
+    environ = Path(f"/proc/{model.pid}/environ")
+    if not environ.exists():
+        pytest.skip("no /proc here to read the model process's environment from")
+    variables = environ.read_bytes().split(b"\0")
+    expected = os.environ.get("OMP_WAIT_POLICY", "passive").encode()
+    assert b"OMP_WAIT_POLICY=" + expected in variables
+
+
 def test_the_build_uses_a_portable_instruction_set(model: RealModel) -> None:
     info = model.system_info()  # llama.cpp's own words, e.g. "CPU : SSE3 = 1 | ... AVX2 = 1 |"
     assert info.startswith("CPU :")

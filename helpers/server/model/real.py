@@ -38,6 +38,7 @@ import concurrent.futures
 import contextlib
 import importlib.util
 import itertools
+import os
 import signal
 import socket
 import subprocess
@@ -266,8 +267,15 @@ class RealModel:
             return self._conn
         ours, theirs = socket.socketpair()
         command = [sys.executable, "-m", "helpers.server.model.llama_process"]
+        # llama.cpp's OpenMP threads spin at each barrier by default; on a shared machine a thread
+        # that waits for a descheduled partner burns the core the partner needs. Measured beside two
+        # CPU burners (load 6-11): a 632-token prompt's first token took over 120 s with the default
+        # and 8-15 s with passive waiting (one thread instead: 17-47 s). A user's setting wins.
+        environment = {"OMP_WAIT_POLICY": "passive", **os.environ}
         self._process = subprocess.Popen(
-            [*command, str(theirs.fileno()), str(self.path)], pass_fds=[theirs.fileno()]
+            [*command, str(theirs.fileno()), str(self.path)],
+            pass_fds=[theirs.fileno()],
+            env=environment,
         )
         theirs.close()
         self._conn = Connection(ours.detach())
