@@ -33,7 +33,9 @@ def _responses(pieces: list[str], *, fail: bool = False) -> list[ServerSentEvent
             )
         )
     if fail:
-        frames.append(_frame("error", {"type": "error", "message": "model failed"}))
+        failure = {"type": "server_error", "code": "server_error", "message": "model failed",
+                   "param": None}  # nested under "error", as the API sends it
+        frames.append(_frame("error", {"type": "error", "error": failure}))
         frames.append(_frame("response.failed", {"type": "response.failed", "response": {}}))
         return frames
     frames.append(_frame("response.output_text.done", {"type": "response.output_text.done"}))
@@ -49,7 +51,8 @@ def _chat(pieces: list[str], *, fail: bool = False) -> list[ServerSentEvent]:
     frames = [chunk({"role": "assistant", "content": ""})]
     frames += [chunk({"content": piece}) for piece in pieces]
     if fail:
-        return [*frames, _frame(None, {"error": {"message": "model failed"}})]
+        failure = {"message": "model failed", "type": "server_error", "param": None, "code": None}
+        return [*frames, _frame(None, {"error": failure})]
     usage = {"prompt_tokens": 4, "completion_tokens": len(pieces), "total_tokens": 4 + len(pieces)}
     last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage})
     return [*frames, chunk({}, "stop"), last, _frame(None, "[DONE]")]

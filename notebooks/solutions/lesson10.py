@@ -21,8 +21,9 @@ def _payloads(dialect: str, events: Iterable[ServerSentEvent]) -> Iterator[dict[
         if dialect == "messages" and event.event == "ping":
             continue
         payload = json.loads(event.data)
-        if event.event == "error" or "error" in payload:
-            raise StreamError(str(payload.get("error") or payload.get("message")))
+        if event.event == "error" or "error" in payload:  # all three nest it under "error"
+            error = payload.get("error")
+            raise StreamError(str(error.get("message") if isinstance(error, dict) else error))
         yield payload
 
 
