@@ -37,19 +37,33 @@ class Recorder:
 
         def run() -> None:
             asyncio.set_event_loop(self._loop)
-            server = self._loop.run_until_complete(
+            self._server = self._loop.run_until_complete(
                 asyncio.start_server(self._handle, "127.0.0.1", 0)
             )
-            self.port = server.sockets[0].getsockname()[1]
+            self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             self._loop.run_forever()
+            self._loop.close()
 
-        threading.Thread(target=run, name="interop-recorder", daemon=True).start()
+        self._thread = threading.Thread(target=run, name="interop-recorder", daemon=True)
+        self._thread.start()
         ready.wait(10)
         return self
 
     def stop(self) -> None:
+        """Close the listener and end every connection's handler, then the loop: a handler left
+        pending would otherwise be torn down after its loop closed ("Event loop is closed")."""
+
+        async def shutdown() -> None:
+            self._server.close()
+            handlers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in handlers:
+                task.cancel()
+            await asyncio.gather(*handlers, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
 
     async def _handle(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter):
         server_r, server_w = await asyncio.open_connection(self.upstream_host, self.upstream_port)
