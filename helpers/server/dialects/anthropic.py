@@ -11,7 +11,8 @@ The stream, as Anthropic documents it (every frame's `event:` line equals its JS
     ping                 a keep-alive; the SDK skips it
     content_block_delta  one per text piece: {"type": "text_delta", "text": ...}
     content_block_stop
-    message_delta        stop_reason (end_turn | max_tokens | stop_sequence | tool_use),
+    message_delta        stop_reason (end_turn | max_tokens | stop_sequence | tool_use |
+                         refusal, with `stop_details`: model.refusal),
                          stop_sequence, usage.output_tokens: cumulative, the final count
     message_stop
 
@@ -80,6 +81,7 @@ from helpers.server.model.content_blocks import (
     block_plan,
     signature_for,
 )
+from helpers.server.model.refusal import STOP_DETAILS
 from helpers.server.model.simulated import count_tokens
 from helpers.server.model.source import (
     Generation,
@@ -505,11 +507,15 @@ async def message_events(
     stop = stops[0] if stops else None
     reason = (
         "stop_sequence" if stop else "max_tokens" if generation.truncated
+        else "refusal" if blocks.plan.refusal == "stop"
         else "tool_use" if blocks.plan.calls else "end_turn"
     )
+    # A refusal's details ride on message_delta with the stop_reason (Anthropic's "Handle
+    # streaming refusals"; the SDK's RawMessageDeltaEvent.delta.stop_details).
+    details = dict(STOP_DETAILS) if reason == "refusal" else None
     yield _event(
         "message_delta",
-        delta={"stop_reason": reason, "stop_sequence": stop, "stop_details": None},
+        delta={"stop_reason": reason, "stop_sequence": stop, "stop_details": details},
         usage=_delta_usage(sim.input_tokens, generation.output_tokens),
     )
     yield _event("message_stop")

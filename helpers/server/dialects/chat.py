@@ -13,6 +13,12 @@ first piece of call `i` carries `index: i`, its `id`, `type` and `function.name`
 later pieces only `index` and `function.arguments`; the last chunk says `finish_reason:
 "tool_calls"`. A client (or the SDK's `chat.completions.stream()`) joins the arguments by
 `index`, never by arrival order.
+
+A Structured Outputs refusal (model.refusal) streams as the live-API snapshot in openai-python
+recorded it (`.inline-snapshot/external/173417d5….bin`, gpt-4o-2024-08-06, 2024-09-26): a first
+delta `{"role": "assistant", "content": null, "refusal": ""}`, then `{"refusal": piece}` deltas,
+then `finish_reason: "stop"`; the completion's message has `content: null` and the sentence in
+`refusal` (the same repository's non-streamed snapshot).
 """
 
 from __future__ import annotations
@@ -95,8 +101,10 @@ async def chat_events(
             payload["obfuscation"] = obfuscation.for_chunk(choices)
         return "chat.completion.chunk", payload
 
-    calls = planned_calls(request).calls
-    yield chunk({"role": "assistant", "content": None if calls else "", "refusal": None})
+    the_plan = planned_calls(request)
+    calls, refused = the_plan.calls, the_plan.refusal == "part"
+    yield chunk({"role": "assistant", "content": None if calls or refused else "",
+                 "refusal": "" if refused else None})
     started: dict[int, str] = {}  # call index -> its id, once its first piece went out
     try:
         async for kind, index, piece in answer_pieces(request, generation):
@@ -105,6 +113,8 @@ async def chat_events(
                     yield chunk({"tool_calls": [call]})
             elif kind == "text":
                 yield chunk({"content": piece})
+            elif kind == "refusal":
+                yield chunk({"refusal": piece})
     except StreamFailed as failure:
         error = {
             "message": str(failure),
@@ -123,6 +133,7 @@ async def chat_events(
 async def collect_chat(request: SimRequest, completion_id: str | None = None) -> dict[str, Any]:
     """The non-streamed chat completion, assembled from the same chunks (usage: the last one)."""
     pieces: list[str] = []
+    refusal: list[str] | None = None  # the refusal's pieces, once its first delta said ""
     calls: dict[int, dict[str, Any]] = {}
     finish_reason, first, usage = None, None, None
     with_usage = replace(request, include_usage=True)  # the last chunk then carries the usage
@@ -137,11 +148,15 @@ async def collect_chat(request: SimRequest, completion_id: str | None = None) ->
             delta = choice["delta"]
             if "content" in delta and "role" not in delta:  # the first chunk only names the role
                 pieces.append(delta["content"])
+            if delta.get("refusal") is not None:
+                refusal = [*(refusal or []), delta["refusal"]]
             for call in delta.get("tool_calls", ()):
                 _add_call_piece(calls, call)
             finish_reason = choice["finish_reason"] or finish_reason
     assert first is not None
     message: dict[str, Any] = {"role": "assistant", "content": "".join(pieces), "refusal": None}
+    if refusal is not None:
+        message.update(content=None, refusal="".join(refusal))
     if calls:
         message.update(content=None, tool_calls=[calls[index] for index in sorted(calls)])
     return {

@@ -2,7 +2,11 @@
 
 The output items of one Responses stream, opened and closed as the model's pieces arrive: a
 `reasoning` item (its summary streamed as `response.reasoning_summary_text.delta`), one
-`function_call` item per call (`response.function_call_arguments.delta`), or a `message`.
+`function_call` item per call (`response.function_call_arguments.delta`), or a `message`: its
+`output_text` part or, when the model refuses under Structured Outputs (model.refusal), a
+`refusal` part (`response.refusal.delta` events, then `response.refusal.done`; the fields are
+the openai SDK's `ResponseRefusalDeltaEvent` / `ResponseRefusalDoneEvent`: no recording of
+one was found).
 A summary in several parts streams each part whole before the next (`summary_index` 0, 1, ...:
 `reasoning_summary_part.added`, text deltas, `.done`, `part.done`), as o3-mini's do
 (data/real_streams/openai-responses-reasoning-2.sse).
@@ -41,8 +45,15 @@ def encrypted_content(output_index: int, text: str) -> str:
     return "gAAAAAB" + base64.urlsafe_b64encode(digest * 6).decode().rstrip("=")
 
 
-def message_item(message_id: str, status: str, text: str | None) -> dict[str, Any]:
-    content = [] if text is None else [text_part(text)]
+def refusal_part(refusal: str) -> dict[str, Any]:
+    """A `refusal` content part (the SDK's ResponseOutputRefusal): the model declined."""
+    return {"type": "refusal", "refusal": refusal}
+
+
+def message_item(
+    message_id: str, status: str, text: str | None, refused: bool = False
+) -> dict[str, Any]:
+    content = [] if text is None else [refusal_part(text) if refused else text_part(text)]
     return {
         "id": message_id,
         "type": "message",
@@ -54,7 +65,7 @@ def message_item(message_id: str, status: str, text: str | None) -> dict[str, An
 
 @dataclass
 class _Item:
-    kind: str  # "reasoning", "call" or "text"
+    kind: str  # "reasoning", "call", "text" or "refusal" (a message either way)
     index: int  # the call's number within the plan (0 for the others)
     output_index: int
     item_id: str
@@ -82,12 +93,13 @@ class _Item:
                 "id": self.item_id, "type": "function_call", "status": status,
                 "call_id": self.call_id, "name": self.name, "arguments": text,
             }
-        return message_item(self.item_id, status, text if status != "in_progress" else None)
+        return message_item(self.item_id, status, text if status != "in_progress" else None,
+                            refused=self.kind == "refusal")
 
 
 def _where(item: _Item) -> dict[str, Any]:
     where: dict[str, Any] = {"item_id": item.item_id, "output_index": item.output_index}
-    if item.kind == "text":
+    if item.kind in ("text", "refusal"):
         where["content_index"] = 0
     if item.kind == "reasoning":
         where["summary_index"] = len(item.parts)
@@ -122,6 +134,11 @@ def _closing(item: _Item, status: str) -> list[Fields]:
             ("response.output_text.done", {**where, "text": text, "logprobs": []}),
             ("response.content_part.done", {**where, "part": text_part(text)}),
         ]
+    elif item.kind == "refusal":
+        events += [
+            ("response.refusal.done", {**where, "refusal": text}),
+            ("response.content_part.done", {**where, "part": refusal_part(text)}),
+        ]
     done = {"output_index": item.output_index, "item": item.snapshot(status)}
     return [*events, ("response.output_item.done", done)]
 
@@ -139,8 +156,8 @@ class OutputItems:
         self.open: _Item | None = None
         if reasoning:
             self._opening = self._start("reasoning", 0)
-        elif not plan.calls:
-            self._opening = self._start("text", 0)  # plain text: the message opens at once
+        elif not plan.calls:  # plain text (or a refusal): the message opens at once
+            self._opening = self._start("refusal" if plan.refusal == "part" else "text", 0)
 
     def opening(self) -> list[Fields]:
         """Events before the first piece (a reasoning item, or the message of a plain answer)."""
@@ -148,7 +165,7 @@ class OutputItems:
         return events
 
     def _start(self, kind: str, index: int) -> list[Fields]:
-        prefix = {"reasoning": "rs_", "call": "fc_", "text": "msg_"}[kind]
+        prefix = {"reasoning": "rs_", "call": "fc_", "text": "msg_", "refusal": "msg_"}[kind]
         item = _Item(kind, index, len(self.items), new_id(prefix),
                      encrypted=self.encrypted and kind == "reasoning")
         if kind == "call":
@@ -162,9 +179,9 @@ class OutputItems:
             "response.output_item.added",
             {"output_index": item.output_index, "item": item.snapshot("in_progress")},
         )]
-        if kind == "text":
-            events.append(("response.content_part.added", {**_where(item),
-                                                           "part": text_part("")}))
+        if kind in ("text", "refusal"):
+            part = text_part("") if kind == "text" else refusal_part("")
+            events.append(("response.content_part.added", {**_where(item), "part": part}))
         return events
 
     def _summary_started(self, item: _Item) -> list[Fields]:
@@ -190,6 +207,7 @@ class OutputItems:
             "summary": "response.reasoning_summary_text.delta",
             "call": "response.function_call_arguments.delta",
             "text": "response.output_text.delta",
+            "refusal": "response.refusal.delta",
         }[kind]
         fields = {**_where(item), "delta": text}
         if kind == "text":
@@ -211,7 +229,7 @@ class OutputItems:
 
 _KINDS = {"message": "text", "function_call": "call", "reasoning": "reasoning"}
 _DELTAS = ("response.output_text.delta", "response.function_call_arguments.delta",
-           "response.reasoning_summary_text.delta")
+           "response.reasoning_summary_text.delta", "response.refusal.delta")
 
 
 @dataclass
@@ -223,6 +241,7 @@ class SoFar:
     added: dict[int, dict[str, Any]] = field(default_factory=dict)
     done: dict[int, dict[str, Any]] = field(default_factory=dict)
     pieces: dict[int, list[str]] = field(default_factory=dict)
+    refusals: set[int] = field(default_factory=set)  # messages whose part is a refusal
     next_seq: int = 0
 
     def note(self, event_type: str, payload: dict[str, Any]) -> None:
@@ -233,6 +252,8 @@ class SoFar:
             self.added[payload["output_index"]] = payload["item"]
         elif event_type == "response.output_item.done":
             self.done[payload["output_index"]] = payload["item"]
+        elif event_type == "response.content_part.added" and payload["part"]["type"] == "refusal":
+            self.refusals.add(payload["output_index"])
         elif event_type in _DELTAS:
             self.pieces.setdefault(payload["output_index"], []).append(payload["delta"])
 
@@ -241,7 +262,8 @@ class SoFar:
         events: list[Fields] = []
         for index in sorted(set(self.added) - set(self.done)):
             raw = self.added[index]
-            item = _Item(_KINDS.get(raw["type"], "text"), 0, index, raw["id"],
+            kind = "refusal" if index in self.refusals else _KINDS.get(raw["type"], "text")
+            item = _Item(kind, 0, index, raw["id"],
                          list(self.pieces.get(index, [])), raw.get("call_id", ""),
                          raw.get("name", ""))
             closing = _closing(item, status)

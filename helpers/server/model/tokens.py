@@ -20,6 +20,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
+from helpers.server.model.refusal import CUT_AFTER_TOKENS, REFUSAL_TEXT, refuses
 from helpers.server.model.simulated import MODEL_ID, Answer, answer_prompt, tokenize
 from helpers.server.model.source import (
     Generation,
@@ -129,7 +130,8 @@ def answer_tokens(request: SimRequest, generation: Generation) -> AsyncIterator[
 
 
 Piece = tuple[str, int, str]
-"""(kind, index, text): kind "summary" (reasoning), "call" (arguments of call `index`) or "text"."""
+"""(kind, index, text): kind "summary" (reasoning), "call" (arguments of call `index`), "text",
+or "refusal" (an OpenAI Structured Outputs refusal, model.refusal)."""
 
 
 def _cut(pieces: list[list[str]], limit: int | None) -> tuple[list[list[str]], bool]:
@@ -196,7 +198,8 @@ async def answer_pieces(request: SimRequest, generation: Generation) -> AsyncIte
         async for piece in _timed_parts(visible, parts, "call", generation):
             yield piece
     elif the_plan.text is not None:
-        async for piece in _timed_parts(visible, [tokenize(the_plan.text)], "text", generation):
+        kind = "refusal" if the_plan.refusal == "part" else "text"
+        async for piece in _timed_parts(visible, [tokenize(the_plan.text)], kind, generation):
             yield piece
     else:
         async for token in answer_tokens(visible, generation):
@@ -212,7 +215,24 @@ def planned_calls(request: SimRequest) -> Plan:
     features = request.features
     if features.prompt_schema is not None and source_for(request) is not None:
         features = replace(features, prompt_schema=None)
-    return plan(request.prompt, features, request.simulation.seed)
+    the_plan = plan(request.prompt, features, request.simulation.seed)
+    if source_for(request) is None and refuses(request.prompt):
+        return _refusal_plan(request, the_plan)
+    return the_plan
+
+
+def _refusal_plan(request: SimRequest, the_plan: Plan) -> Plan:
+    """The simulated model refuses (model.refusal): no calls; OpenAI writes the refusal
+    sentence (a refusal part under Structured Outputs, else plain text); Anthropic writes the
+    first tokens of its ordinary answer, then its classifier stops it."""
+    if request.api == "messages":
+        text = the_plan.text
+        if text is None:
+            text = answer_prompt(request.prompt, seed=request.simulation.seed).text
+        cut = "".join(tokenize(text)[:CUT_AFTER_TOKENS])
+        return replace(the_plan, calls=(), text=cut, refusal="stop")
+    structured = request.features.output_schema is not None
+    return replace(the_plan, calls=(), text=REFUSAL_TEXT, refusal="part" if structured else None)
 
 
 async def admit(request: SimRequest) -> SimRequest:

@@ -85,6 +85,10 @@ class Plan:
     reasoning_tokens: int = 0
     calls: tuple[PlannedCall, ...] = ()
     text: str | None = None  # None: the ordinary answer from the model source
+    # The model refuses (model.refusal): "part" = `text` is an OpenAI refusal (a `refusal`
+    # content part / field, not output text); "stop" = Anthropic's classifier cut `text` short
+    # (stop_reason "refusal"). None: no refusal (a refusal in plain text is ordinary text).
+    refusal: str | None = None
 
 
 # --------------------------------------------------------------------------- tool choice
