@@ -8,13 +8,13 @@ late by that wait (see benchmarks/bench_server.py).
 from __future__ import annotations
 
 import asyncio
+import json
 import selectors
 import socket
 import threading
 import time
 
 import pytest
-from openai import OpenAI
 
 from helpers.server import LocalServer
 from helpers.server.transport.arrival_clock import KERNEL_TICK_MS, seconds_since_bytes_arrived
@@ -61,26 +61,40 @@ def _block_server_loop(server: LocalServer, seconds: float) -> threading.Event:
     return ended
 
 
+def _post_responses_stream(address: tuple[str, int], ttft: float) -> socket.socket:
+    """A streamed /v1/responses request with its own TTFT, written to a raw socket."""
+    body = json.dumps(
+        {"model": "m", "input": "What is SSE?", "stream": True, "simulation": {"ttft": ttft}}
+    ).encode()
+    sock = socket.create_connection(address, timeout=60)
+    sock.sendall(
+        f"POST /v1/responses HTTP/1.1\r\nHost: {address[0]}\r\nAuthorization: Bearer unused\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + body
+    )
+    return sock
+
+
 @linux_only
 def test_a_request_that_waited_in_the_queue_keeps_its_ttft() -> None:
-    """TTFT 0.3 s; the loop is frozen for 0.2 s just as the request arrives. Timed from the
-    handler, the first token would come after ~0.5 s; timed from arrival, after ~0.3 s."""
-    with LocalServer(ttft=0.3, tokens_per_second=1000, jitter=0) as server:
-        client = OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
-        # Warm up: the SDK's first streamed call imports its event types (~0.1 s here), and
-        # the connection opened now is reused, so the timed request needs no new accept.
-        for _ in client.responses.create(model="m", input="What is SSE?", stream=True):
-            pass
-        _block_server_loop(server, 0.2)
+    """Stream A (TTFT 300 ms) arrives while the server's loop is frozen for 0.8 s; stream B (TTFT
+    150 ms) arrives just after the freeze. Timed from arrival, A's first token is overdue when
+    the loop wakes and comes before B's; timed from its handler, it would come 300 ms after the
+    wake, after B's. An order, not a threshold: a busy machine delays both streams alike."""
+    with LocalServer(tokens_per_second=1000, jitter=0) as server:
+        host, port = server.base_url.removesuffix("/v1").removeprefix("http://").split(":")
+        address = (host, int(port))
+        with _post_responses_stream(address, ttft=0.0) as warm:  # imports, first-request costs
+            while b"response.completed" not in warm.recv(65536):
+                pass
+        ended = _block_server_loop(server, 0.8)
         sent = time.perf_counter()
-        with client.responses.create(model="m", input="What is SSE?", stream=True) as stream:
-            for event in stream:
-                if event.type == "response.output_text.delta":
-                    first_token = time.perf_counter() - sent
-                    break
-        client.close()
-    assert first_token >= 0.3 - 0.001  # never early
-    assert first_token < 0.3 + 0.12  # and not 0.5 s: the 0.2 s wait was absorbed by the TTFT
+        with _post_responses_stream(address, ttft=0.3) as a:
+            assert ended.wait(timeout=30)
+            with _post_responses_stream(address, ttft=0.15) as b:
+                arrived: list[float] = []
+                order = _order_of_first_deltas([a, b], b"response.output_text.delta", arrived)
+    assert order == [0, 1]
+    assert arrived[0] - sent >= 0.3 - 0.001  # and A's first token was never early
 
 
 def _open_demo_stream(address: tuple[str, int], query: str) -> socket.socket:
@@ -93,8 +107,11 @@ def _open_demo_stream(address: tuple[str, int], query: str) -> socket.socket:
     return sock
 
 
-def _order_of_first_deltas(socks: list[socket.socket]) -> list[int]:
-    """Indices of `socks` in the order their first `event: delta` arrived."""
+def _order_of_first_deltas(
+    socks: list[socket.socket], marker: bytes = b"event: delta", arrived: list[float] | None = None
+) -> list[int]:
+    """Indices of `socks` in the order their first delta (a frame holding `marker`) arrived;
+    `arrived`, if given, gets each one's time.perf_counter() in that order."""
     received = [b""] * len(socks)
     order: list[int] = []
     with selectors.DefaultSelector() as selector:
@@ -108,8 +125,10 @@ def _order_of_first_deltas(socks: list[socket.socket]) -> list[int]:
                 chunk = key.fileobj.recv(65536)  # type: ignore[union-attr]
                 assert chunk, f"stream {index} closed before its first delta"
                 received[index] += chunk
-                if b"event: delta" in received[index]:
+                if marker in received[index]:
                     order.append(index)
+                    if arrived is not None:
+                        arrived.append(time.perf_counter())
                     selector.unregister(key.fileobj)
     return order
 
