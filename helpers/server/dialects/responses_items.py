@@ -87,7 +87,8 @@ class _Item:
             item: dict[str, Any] = {"id": self.item_id, "type": "reasoning"}
             if self.encrypted:
                 item["encrypted_content"] = encrypted_content(self.output_index, "".join(texts))
-            return {**item, "summary": summary, "status": status}
+            # No `status`: real reasoning items carry none (openai-responses-reasoning-2.sse).
+            return {**item, "summary": summary}
         if self.kind == "call":
             return {
                 "id": self.item_id, "type": "function_call", "status": status,
