@@ -60,7 +60,7 @@ test: $(DEV_STAMP) browser-deps hub-deps $(LOCAL_MODEL) $(INTEROP_STAMP) interop
 	$(BIN)/lint-imports
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) tests
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(NBVAL) notebooks
-	$(INTEROP_VENV)/bin/python -m pytest -n $(INTEROP_WORKERS) interop
+	KIT_PYTHON=$(abspath $(BIN))/python $(INTEROP_VENV)/bin/python -m pytest -n $(INTEROP_WORKERS) interop
 
 venv: $(STAMP)
 
@@ -234,7 +234,7 @@ INTEROP_WORKERS ?= 0
 
 interop: export KIT_BACKEND = local
 interop: $(STAMP) $(INTEROP_STAMP) interop/node/node_modules/.package-lock.json
-	$(INTEROP_VENV)/bin/python -m pytest -n $(INTEROP_WORKERS) interop $(if $(TABLE),--table $(TABLE))
+	KIT_PYTHON=$(abspath $(BIN))/python $(INTEROP_VENV)/bin/python -m pytest -n $(INTEROP_WORKERS) interop $(if $(TABLE),--table $(TABLE))
 
 $(INTEROP_STAMP): $(INTEROP_LOCK)
 	@echo ">>> Installing the interop clients into $(INTEROP_VENV) at the versions in $(INTEROP_LOCK): about 40 s when pip's cache is warm."
