@@ -19,12 +19,6 @@ GOOD_CHAT = {"model": "m", "messages": [{"role": "user", "content": "Say hello"}
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
 def http(server: LocalServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.base_url, timeout=10) as client:
         yield client

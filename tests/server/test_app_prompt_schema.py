@@ -9,7 +9,6 @@ schema the prompt shows, checked with `jsonschema`.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -35,17 +34,6 @@ from helpers.server.model.tokens import planned_calls
 MODEL = "kit-sim-1"
 EXTRACT = "Extract Jason is 25 years old"
 USER_SCHEMA = UserDetail.model_json_schema()
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: LocalServer) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
 def chat_deltas(client: OpenAI, messages: list[dict[str, Any]], **fields: Any) -> list[str]:

@@ -15,7 +15,6 @@ by default.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,17 +31,6 @@ from helpers.server import LocalServer
 REAL = Path(__file__).resolve().parents[2] / "data" / "real_streams"
 MULTIPLY = {"properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
             "required": ["a", "b"], "type": "object"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: LocalServer) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
 def frames(server: LocalServer, path: str, body: dict[str, Any]) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ Every event goes through the SDK's own types; streamed and not streamed.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -50,12 +49,6 @@ ANTHROPIC_EVENTS = TypeAdapter(RawMessageStreamEvent)
 class Weather(BaseModel):
     city: str
     temperature: float
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
 
 
 @pytest.fixture(scope="module")

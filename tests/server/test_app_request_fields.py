@@ -6,7 +6,6 @@ stream with a terminal event; anything else is a 4xx in OpenAI's shape naming th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -16,7 +15,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from openai import OpenAI
 
-from helpers.server import LocalServer
 from helpers.server.dialects.params import CHAT_FIELDS, RESPONSES_FIELDS
 
 MODEL = "kit-sim-1"
@@ -24,17 +22,6 @@ FAST = {"simulation": {"ttft": 0, "tokens_per_second": 0}}
 MESSAGES = [{"role": "user", "content": "Say hello"}]
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 SET_BY_THE_TEST = ("model", "input", "messages", "stream", "simulation")
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[LocalServer]:
-    with LocalServer(ttft=0, tokens_per_second=0) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-def client(server: LocalServer) -> OpenAI:
-    return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
 
 
 def responses_stream(client: OpenAI, fields: dict[str, Any]) -> list[Any]:
