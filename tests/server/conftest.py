@@ -23,3 +23,9 @@ def server() -> Iterator[LocalServer]:
 @pytest.fixture(scope="module")
 def client(server: LocalServer) -> OpenAI:
     return OpenAI(base_url=server.base_url, api_key="unused", max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def root(server: LocalServer) -> str:
+    """The server's root, without /v1: the anthropic SDK adds /v1 itself."""
+    return server.base_url.removesuffix("/v1")

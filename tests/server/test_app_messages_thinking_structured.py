@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,6 @@ from anthropic import Anthropic
 from anthropic.types import RawMessageStreamEvent
 from pydantic import BaseModel, TypeAdapter
 
-from helpers.server import LocalServer
 from helpers.server.model.content_blocks import signature_for
 from helpers.server.model.simulated import answer_prompt, tokenize
 from helpers.sse import SSEDecoder
@@ -51,12 +49,6 @@ EVENTS = TypeAdapter(RawMessageStreamEvent)
 
 def ask(prompt: str = PROMPT) -> list[dict[str, Any]]:
     return [{"role": "user", "content": prompt}]
-
-
-@pytest.fixture(scope="module")
-def root() -> Iterator[str]:
-    with LocalServer(ttft=0, tokens_per_second=0) as server:
-        yield server.base_url.removesuffix("/v1")
 
 
 @pytest.fixture(scope="module")

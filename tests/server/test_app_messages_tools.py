@@ -8,7 +8,6 @@ Responses calls for the same prompt. Every raw event is read back through the SD
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -20,7 +19,6 @@ from anthropic.types import RawMessageStreamEvent, ToolUseBlock
 from openai import OpenAI
 from pydantic import TypeAdapter
 
-from helpers.server import LocalServer
 from helpers.server.model.structured import json_for_schema
 from helpers.sse import SSEDecoder
 
@@ -46,13 +44,6 @@ EVENTS = TypeAdapter(RawMessageStreamEvent)
 
 def ask(prompt: str) -> list[dict[str, Any]]:
     return [{"role": "user", "content": prompt}]
-
-
-@pytest.fixture(scope="module")
-def root() -> Iterator[str]:
-    """The server root (the anthropic SDK adds /v1); no delays: orders and shapes, not times."""
-    with LocalServer(ttft=0, tokens_per_second=0) as server:
-        yield server.base_url.removesuffix("/v1")
 
 
 @pytest.fixture(scope="module")
