@@ -190,13 +190,16 @@ def test_a_dropped_fetch_stream_stays_dropped(browser: object, server: LocalServ
         """async () => {
              let seen = null;
              const outcome = await window.demo.runFetch(
-               {prompt: "haiku", ttftMs: 0, tokensPerSecond: 50,
+               {prompt: "haiku", ttftMs: 0, tokensPerSecond: 10,
                 simulation: {fault: "drop", fault_after: 5}},
                (x) => { seen = x; }).then(() => "completed", (err) => err.name);
              return {outcome, text: seen && seen.text, reads: seen && seen.reads}; }"""
     )
     # The connection was cut after 5 deltas: fetch() rejects (a network error) and, unlike
     # EventSource, never asks again; what arrived is the start of the answer, nothing more.
+    # 10 tokens/s, not 50: at 50 the five deltas and the reset could all land before a busy
+    # renderer read any of them, and Chromium drops unread bytes on a reset (seen once with
+    # 4 test workers: no delta seen at all).
     assert result["outcome"] == "TypeError"
     assert expected_text("haiku").startswith(result["text"])
     assert 0 < len(result["text"]) < len(expected_text("haiku"))
