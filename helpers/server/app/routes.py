@@ -28,7 +28,7 @@ from helpers.server.dialects.requests import (
 )
 from helpers.server.dialects.responses import collect_response, response_events
 from helpers.server.model.simulated import MODEL_ID
-from helpers.server.model.source import RequestError, SimRequest, Simulation
+from helpers.server.model.source import RequestError, SimRequest, Simulation, TokenTally
 from helpers.server.model.tokens import admit
 from helpers.server.transport.arrival_clock import arrival_time
 from helpers.server.transport.heartbeat import with_heartbeat
@@ -149,8 +149,41 @@ async def answer(request: Request, api: str, body: dict[str, Any], received_at: 
         collect = partial(collect, links=request.app.state.reasoning_links)
     if not sim.stream:
         return CollectedAnswer(collect(sim, answer_id), live, answer_id)
+    tally = remember_tally(request.app.state, answer_id)
+    sim = replace(sim, tally=tally)
     stream = with_heartbeat(frames(events(sim, answer_id)), sim.simulation.heartbeat)
-    return EventStream(stream, live, answer_id)
+    return EventStream(
+        stream,
+        live,
+        answer_id,
+        hangup_grace=request.app.state.hangup_grace,
+        on_hangup=tally.client_left,
+    )
+
+
+# --------------------------------------------------------------------------- token tallies
+
+TALLIES_KEPT = 1000  # the latest streamed answers' tallies; older ones are forgotten
+
+
+def remember_tally(state: Any, answer_id: str) -> TokenTally:
+    """A new tally for a streamed answer, kept (with the latest TALLIES_KEPT) for /kit/tokens."""
+    tallies = state.token_tallies
+    tallies[answer_id] = tally = TokenTally()
+    while len(tallies) > TALLIES_KEPT:
+        tallies.pop(next(iter(tallies)))
+    return tally
+
+
+async def token_tally(request: Request) -> JSONResponse:
+    """GET /kit/tokens/{id}, on the local server only (lesson 13): how many tokens a streamed
+    answer generated, and how many of them after its client hung up."""
+    answer_id = request.path_params["answer_id"]
+    tally = request.app.state.token_tallies.get(answer_id)
+    if tally is None:
+        message = f"No streamed answer with id {answer_id!r} (the latest {TALLIES_KEPT} are kept)."
+        return error_response(RequestError(message, status=404, code="not_found"))
+    return JSONResponse({"id": answer_id, **tally.as_dict()})
 
 
 async def list_models(request: Request) -> JSONResponse:

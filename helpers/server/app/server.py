@@ -74,6 +74,7 @@ from helpers.server.app.routes import (
     create_response,
     http_error,
     list_models,
+    token_tally,
     unexpected_error,
 )
 from helpers.server.dialects.common import IssuedIds, ReasoningLinks
@@ -133,13 +134,19 @@ def create_app(
     *,
     api_key: str | None = None,
     fault_count: int | None = None,
+    hangup_grace: float = 0.0,
 ) -> Starlette:
-    """The Starlette app; `app.state.live_streams` maps response id -> the task answering it."""
+    """The Starlette app; `app.state.live_streams` maps response id -> the task answering it.
+
+    `hangup_grace`: seconds a streamed OpenAI answer keeps generating after its client hung up
+    (a real server bills until it notices); `GET /kit/tokens/{id}` counts those tokens.
+    """
     app = Starlette(
         routes=[
             Route("/v1/responses", create_response, methods=["POST"]),
             Route("/v1/chat/completions", create_chat_completion, methods=["POST"]),
             Route("/v1/models", list_models, methods=["GET"]),
+            Route("/kit/tokens/{answer_id}", token_tally, methods=["GET"]),  # lesson 13
             *messages.ROUTES,  # Anthropic's Messages API: POST /v1/messages
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected_error},
@@ -147,6 +154,8 @@ def create_app(
     app.state.simulation = simulation or Simulation()
     app.state.fault_budget = fault_count
     app.state.live_streams = {}
+    app.state.hangup_grace = hangup_grace
+    app.state.token_tallies = {}  # answer id -> TokenTally, for GET /kit/tokens/{id}
     app.state.response_ids = IssuedIds()  # for previous_response_id, as the real API checks it
     app.state.reasoning_links = ReasoningLinks()  # which reasoning item each call needs back
     app.state.started_at = time.time()
@@ -226,6 +235,8 @@ class LocalServer:
     Keyword arguments: ttft, tokens_per_second, jitter, think_time, prefill_tokens_per_second
     (seconds / tokens per second), seed, fault, fault_after, stall_seconds, fault_count, api_key,
     heartbeat (seconds of silence before an SSE `: keep-alive` comment; None: never),
+    hangup_grace (seconds a streamed answer keeps generating after its client left; see
+    `tokens(answer_id)`),
     model ("smollm2" for a real model on the CPU, see helpers.server.model.real; default:
     simulated).
     """
@@ -244,6 +255,7 @@ class LocalServer:
         stall_seconds: float = 3600.0,
         fault_count: int | None = None,
         heartbeat: float | None = None,
+        hangup_grace: float = 0.0,
         api_key: str | None = None,
         host: str = "127.0.0.1",
         port: int = 0,
@@ -263,7 +275,9 @@ class LocalServer:
             heartbeat=heartbeat,
             model_source=self.model_source,
         )
-        self.app = create_app(simulation, api_key=api_key, fault_count=fault_count)
+        self.app = create_app(
+            simulation, api_key=api_key, fault_count=fault_count, hangup_grace=hangup_grace
+        )
         self._host, self._port = host, port
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -282,6 +296,11 @@ class LocalServer:
     def live_streams(self) -> int:
         """How many answers are being generated right now (a gauge for leak checks)."""
         return len(self.app.state.live_streams)
+
+    def tokens(self, answer_id: str) -> dict[str, Any]:
+        """What `GET /kit/tokens/{answer_id}` answers: tokens the streamed answer generated, and
+        how many of them after its client hung up (KeyError for an unknown id)."""
+        return {"id": answer_id, **self.app.state.token_tallies[answer_id].as_dict()}
 
     def task_count(self) -> int:
         """asyncio tasks alive in the server's loop, counted from inside that loop."""

@@ -94,6 +94,37 @@ class SimRequest:
     # Event-loop time the request arrived: the schedule starts here, so the server's own
     # parsing time is part of the TTFT instead of being added to it. None = when streaming starts.
     received_at: float | None = None
+    # Counts the tokens generated (and those after the client left), if the app asked for it.
+    tally: TokenTally | None = field(default=None, compare=False)
+
+
+@dataclass
+class TokenTally:
+    """How many tokens one answer generated, and how many of them after its client hung up.
+
+    On the local server only (lesson 13): a real API bills what it generated until it noticed the
+    hang-up; this is the number a relay that does not pass its own client's hang-up on drives up.
+    The transport calls `client_left()` when it sees the hang-up; the model counts every token.
+    """
+
+    generated: int = 0
+    at_hangup: int | None = None  # `generated` when the client left; None while it is there
+
+    def client_left(self) -> None:
+        if self.at_hangup is None:
+            self.at_hangup = self.generated
+
+    @property
+    def after_hangup(self) -> int:
+        return 0 if self.at_hangup is None else self.generated - self.at_hangup
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "generated": self.generated,
+            "client_left": self.at_hangup is not None,
+            "generated_before_client_left": self.at_hangup,
+            "generated_after_client_left": self.after_hangup,
+        }
 
 
 @dataclass

@@ -77,6 +77,8 @@ async def timed_tokens(request: SimRequest, answer: Answer) -> AsyncIterator[str
         # Sleep until the token is due; when already late, still yield once to the event loop
         # so that one late stream cannot starve the others while it catches up.
         await asyncio.sleep(max(0.0, start + schedule[index] - loop.time()))
+        if request.tally is not None:
+            request.tally.generated += 1
         yield answer.tokens[index]
 
 
@@ -98,6 +100,8 @@ async def with_stream_fault(tokens: AsyncIterator[str], request: SimRequest) -> 
         async for token in tokens:
             if count == fault_at:
                 await _fire(sim, count)
+            if request.tally is not None:
+                request.tally.generated += 1
             yield token
             count += 1
         if fault_at is not None and count <= fault_at:

@@ -166,19 +166,34 @@ async def _wait_for_disconnect(receive: Receive) -> None:
 
 
 async def run_unless_hangup(
-    work: Coroutine[Any, Any, Any], receive: Receive, live: dict[str, asyncio.Task[Any]], key: str
+    work: Coroutine[Any, Any, Any],
+    receive: Receive,
+    live: dict[str, asyncio.Task[Any]],
+    key: str,
+    *,
+    grace: float = 0.0,
+    on_hangup: Callable[[], None] | None = None,
 ) -> asyncio.Task[Any] | None:
     """Run `work` as a task listed in `live` under `key`; cancel it if the client hangs up first.
 
     Two tasks race: the work, and a wait for `http.disconnect`. Whichever finishes first cancels
     the other, so an abandoned request never keeps generating. Returns the finished work task,
     or None when the client left.
+
+    `grace` (seconds, on the local server only): after the hang-up the work carries on that long
+    before it is cancelled, as a real server generates (and bills) until it notices; what it
+    writes meanwhile goes nowhere. `on_hangup` is called the moment the hang-up is seen.
     """
     task = asyncio.create_task(work)
     hangup = asyncio.create_task(_wait_for_disconnect(receive))
     live[key] = task
     try:
         await asyncio.wait({task, hangup}, return_when=asyncio.FIRST_COMPLETED)
+        if hangup.done() and not task.done():
+            if on_hangup is not None:
+                on_hangup()
+            if grace > 0:
+                await asyncio.wait({task}, timeout=grace)
     finally:
         task.cancel()
         hangup.cancel()
@@ -188,10 +203,20 @@ async def run_unless_hangup(
 
 
 class EventStream:
-    """An ASGI response that sends SSE frames and stops generating the moment the client leaves."""
+    """An ASGI response that sends SSE frames and stops generating the moment the client leaves
+    (or `hangup_grace` seconds later; `on_hangup` is told when it left)."""
 
-    def __init__(self, frames: AsyncIterator[bytes], live: dict[str, Any], key: str) -> None:
+    def __init__(
+        self,
+        frames: AsyncIterator[bytes],
+        live: dict[str, Any],
+        key: str,
+        *,
+        hangup_grace: float = 0.0,
+        on_hangup: Callable[[], None] | None = None,
+    ) -> None:
         self.frames, self.live, self.key = frames, live, key
+        self.hangup_grace, self.on_hangup = hangup_grace, on_hangup
 
     async def _pump(self, send: Send) -> None:
         async for frame in self.frames:
@@ -205,7 +230,14 @@ class EventStream:
             (b"x-accel-buffering", b"no"),  # ask nginx-style proxies not to buffer
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        task = await run_unless_hangup(self._pump(send), receive, self.live, self.key)
+        task = await run_unless_hangup(
+            self._pump(send),
+            receive,
+            self.live,
+            self.key,
+            grace=self.hangup_grace,
+            on_hangup=self.on_hangup,
+        )
         if task is not None and task.exception() is not None:
             raise task.exception()  # DropConnection: uvicorn then closes the socket mid-body
 
