@@ -98,7 +98,7 @@ def test_exercise_3(solution):
     assert_passes(asyncio.run(lesson04.check_exercise_3(solution.first_n_tokens)), 3)
 
 
-def test_exercise_3_accepts_the_lessons_own_close():
+def test_exercise_3_accepts_the_lessons_own_close_and_other_right_answers():
     async def close_in_finally(open_stream, n):  # what section 5 teaches: await stream.close()
         stream = open_stream()
         text, count = "", 0
@@ -114,17 +114,66 @@ def test_exercise_3_accepts_the_lessons_own_close():
         return text
 
     async def async_with(open_stream, n):
-        text = ""
+        pieces = []
         async with open_stream() as stream:
             async for event in stream:
                 if event.type == "response.output_text.delta":
-                    text += event.delta
-                    if len(text.split()) >= n:
+                    pieces.append(event.delta)
+                    if len(pieces) == n:
                         break
+        return "".join(pieces)
+
+    async def aclosing_and_anext(open_stream, n):  # contextlib.aclosing calls aclose()
+        from contextlib import aclosing
+
+        text, count = "", 0
+        async with aclosing(open_stream()) as stream:
+            while count < n:
+                try:
+                    event = await anext(stream)
+                except StopAsyncIteration:
+                    break
+                piece = text_of(event)
+                if piece is not None:
+                    text, count = text + piece, count + 1
         return text
 
-    assert_passes(asyncio.run(lesson04.check_exercise_3(close_in_finally)), 3)
-    assert_passes(asyncio.run(lesson04.check_exercise_3(async_with)), 3)
+    for answer in (close_in_finally, async_with, aclosing_and_anext):
+        assert_passes(asyncio.run(lesson04.check_exercise_3(answer)), 3)
+
+
+def test_exercise_3_rejects_reading_everything_then_slicing():
+    """The review's weak spot: the fake stream closes itself at its end, like the SDK's."""
+
+    async def read_all_then_slice(open_stream, n):
+        pieces = []
+        async for event in open_stream():
+            piece = text_of(event)
+            if piece is not None:
+                pieces.append(piece)
+        return "".join(pieces[:n])
+
+    async def one_piece_too_many(open_stream, n):  # checks the count before reading, not after
+        stream = open_stream()
+        pieces = []
+        try:
+            async for event in stream:
+                if len(pieces) >= n:
+                    break
+                piece = text_of(event)
+                if piece is not None:
+                    pieces.append(piece)
+        finally:
+            await stream.close()
+        return "".join(pieces[:n])
+
+    assert_fails(
+        asyncio.run(lesson04.check_exercise_3(read_all_then_slice)), 3,
+        "n=3", "you read 8 text pieces",
+    )
+    assert_fails(
+        asyncio.run(lesson04.check_exercise_3(one_piece_too_many)), 3, "you read 4 text pieces"
+    )
 
 
 def test_exercise_3_rejects_break_without_close_and_counting_every_event():
@@ -151,9 +200,25 @@ def test_exercise_3_rejects_break_without_close_and_counting_every_event():
             await stream.aclose()
         return text
 
+    async def crashes_on_a_short_answer(open_stream, n):  # asks for more than the answer has
+        stream = open_stream()
+        text, count = "", 0
+        try:
+            while count < n:
+                piece = text_of(await stream.__anext__())
+                if piece is not None:
+                    text, count = text + piece, count + 1
+        finally:
+            await stream.close()
+        return text
+
     assert_fails(
         asyncio.run(lesson04.check_exercise_3(break_without_close)), 3, "was not closed"
     )
     assert_fails(
         asyncio.run(lesson04.check_exercise_3(counts_every_event)), 3, "expected 'Streams can be '"
+    )
+    assert_fails(
+        asyncio.run(lesson04.check_exercise_3(crashes_on_a_short_answer)), 3, "n=13",
+        "StopAsyncIteration",
     )

@@ -114,31 +114,37 @@ def _event(kind: str, delta: str | None = None) -> SimpleNamespace:
 
 class _SDKLikeStream:
     """Like the SDK's AsyncStream: events around the text deltas, ``await close()`` (and its
-    alias ``aclose()``), ``async with``; records whether it was closed."""
+    alias ``aclose()``), ``async with``. Records what was read and when it was closed."""
 
     WORDS = ("Streams ", "can ", "be ", "stopped ", "early ", "by ", "the ", "client.")
 
-    def __init__(self, closed: list[bool]) -> None:
+    def __init__(self, log: dict[str, Any]) -> None:
         self._events = iter([
             _event("response.created"),
             _event("response.in_progress"),
             *(_event("response.output_text.delta", word) for word in self.WORDS),
             _event("response.completed"),
         ])
-        self._closed = closed
+        self._log = log
+        log.update(deltas_read=0, closed_after=None, exhausted=False)
 
     def __aiter__(self) -> _SDKLikeStream:
         return self
 
     async def __anext__(self) -> Any:
         try:
-            return next(self._events)
+            event = next(self._events)
         except StopIteration:
+            self._log["exhausted"] = True
             await self.close()  # like the SDK: a stream read to its end closes itself
             raise StopAsyncIteration from None
+        if event.type == "response.output_text.delta":
+            self._log["deltas_read"] += 1
+        return event
 
     async def close(self) -> None:
-        self._closed.append(True)
+        if self._log["closed_after"] is None:
+            self._log["closed_after"] = self._log["deltas_read"]
 
     async def aclose(self) -> None:
         await self.close()
@@ -151,17 +157,29 @@ class _SDKLikeStream:
 
 
 async def check_exercise_3(first_n_tokens: Callable[..., Any]) -> str:
-    """Exercise 3: the first n text pieces, and the stream closed when we stop early."""
-    for n, expected in [(3, "Streams can be "), (1, "Streams ")]:
-        closed: list[bool] = []
+    """Exercise 3: the first n text pieces, reading no further, and the stream closed.
+
+    A stream read to its end closes itself, so "closed" alone cannot tell an answer that stopped
+    early from one that read everything and kept ``[:n]``: the fake stream counts the text pieces
+    read before it was closed.
+    """
+    words = _SDKLikeStream.WORDS
+    for n in (3, 1, len(words), len(words) + 5):
+        expected = "".join(words[:n])
+        log: dict[str, Any] = {}
         try:
-            result = await first_n_tokens(lambda c=closed: _SDKLikeStream(c), n)
+            result = await first_n_tokens(lambda log=log: _SDKLikeStream(log), n)
         except Exception as error:
-            return failed_with(3, error, "first_n_tokens")
+            return failed_with(3, error, "first_n_tokens", f"first_n_tokens(open_stream, n={n})")
         if result != expected:
             return failed(3, f"n={n}: expected {expected!r}, got {result!r} "
                              "(count only output_text.delta events)")
-        if not closed:
+        wanted = min(n, len(words))
+        if log["deltas_read"] > wanted:
+            return failed(3, f"n={n}: the text is right, but you read {log['deltas_read']} text "
+                             f"pieces of {len(words)}: stop reading once you have {n} (every piece "
+                             "after that is a token you wait for and pay for, but never show)")
+        if log["closed_after"] is None:
             return failed(3, f"n={n}: the text is right, but the stream was not closed: "
                              "breaking out of `async for` leaves an async stream open "
                              "(`await stream.close()` in a `finally`, or `async with`)")
