@@ -1,0 +1,352 @@
+"""Markdown as it grows: safe HTML for a model's answer, re-rendering only the block still open.
+
+A model's answer is untrusted text, and it arrives a few characters at a time. Two ideas:
+
+* **Parse with a CommonMark parser, then sanitize.** ``markdown-it-py`` (CommonMark, plus GFM
+  tables and ``~~strikethrough~~``) with raw HTML *off*, so ``<script>`` or
+  ``<img src=x onerror=...>`` in the answer is shown as text; its own link check refuses
+  ``javascript:``, ``vbscript:``, ``file:`` and ``data:`` URLs. Then ``nh3`` (Ammonia, in Rust)
+  cleans the HTML again with an allow-list: tags, attributes, URL schemes (http, https, mailto,
+  relative). Two independent layers, both maintained and fuzzed; neither is a home-made regex.
+  Images are off unless asked for (``allow_images=True``): an image loads by itself, and its URL
+  can carry data out of the page, so by default ``![alt](url)`` becomes a link a person can click.
+  Link reference definitions (``[x]: /url`` on a line of its own) are turned off: a definition
+  arriving late would change a block already shown, so it renders as the text it is.
+
+* **Incremental: a block is rendered once it is finished, and never again.** A block is finished
+  when the text after it proves it: the parser (run on the complete lines of what is still open)
+  sees another top-level block start after it. So a list is open until something that is not the
+  list begins, a fenced code block until its closing fence (blank lines inside do not end it), a
+  table until a blank line. Each redraw re-renders only the last, open block: the cost of a
+  redraw follows the size of that block, not of the whole answer.
+
+While a block is open its Markdown may be unterminated. An open code fence already renders as
+code; for an unclosed ``**``, ``*``, ``_``, ``~~`` or backtick the open block is rendered with the
+closer added provisionally, an unmatched ``[`` or a link whose ``(url`` is still arriving shows
+its text without the syntax, and a marker with nothing after it yet is held back. So the page
+never shows ``**`` and then jumps to bold. ``end()`` renders the text as it really is.
+
+Rendering a text in any split and ending equals rendering it whole: ``IncrementalMarkdown``
+fed piece by piece and ended gives ``render_markdown(text)`` (tests/test_markdown_stream.py
+checks it with hypothesis).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import nh3
+from markdown_it import MarkdownIt
+
+__all__ = ["IncrementalMarkdown", "RenderUpdate", "provisional", "render_markdown"]
+
+URL_SCHEMES = {"http", "https", "mailto"}
+
+
+@lru_cache(maxsize=2)
+def _parser(allow_images: bool) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False})
+    md.enable(["table", "strikethrough"])
+    md.disable("reference")  # a late definition would change a finished block
+    if not allow_images:
+        md.disable("image")  # ![alt](url) renders as "!" and a link to url
+    return md
+
+
+@lru_cache(maxsize=2)
+def _cleaner(allow_images: bool) -> nh3.Cleaner:
+    tags = set(nh3.ALLOWED_TAGS)
+    if not allow_images:
+        tags.discard("img")
+    attributes = {name: set(values) for name, values in nh3.ALLOWED_ATTRIBUTES.items()}
+    attributes["code"] = {"class"}  # language-python from a fence's info string
+    attributes["th"] = attributes.get("th", set()) | {"style"}
+    attributes["td"] = attributes.get("td", set()) | {"style"}
+    attributes["img"] = {"src", "alt", "title"}
+    attributes["a"] = {"href", "title"}
+    return nh3.Cleaner(
+        tags=tags,
+        attributes=attributes,
+        url_schemes=URL_SCHEMES,
+        filter_style_properties={"text-align"},  # a table column's alignment, nothing else
+        link_rel="noopener noreferrer nofollow",
+    )
+
+
+def _normalize(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\0", "\ufffd")
+
+
+def _render(source: str, allow_images: bool) -> str:
+    return _cleaner(allow_images).clean(_parser(allow_images).render(source))
+
+
+def render_markdown(text: str, *, allow_images: bool = False) -> str:
+    """Safe HTML for a whole text: CommonMark + tables, no raw HTML, sanitized by nh3."""
+    return _render(_normalize(text), allow_images)
+
+
+@dataclass
+class RenderUpdate:
+    """What one ``feed``/``end`` changed.
+
+    ``added``: the HTML of each block that became finished (show it once; it never changes).
+    ``open_html``: the new HTML of the still-open last block ("" when none is open).
+    ``open_changed``: whether ``open_html`` differs from the previous update's.
+    """
+
+    added: list[str] = field(default_factory=list)
+    open_html: str = ""
+    open_changed: bool = False
+    done: bool = False
+
+
+class IncrementalMarkdown:
+    """Feed the deltas; each update holds only what changed. ``.html`` is the whole current HTML."""
+
+    def __init__(self, *, allow_images: bool = False) -> None:
+        self.allow_images = allow_images
+        self._md = _parser(allow_images)
+        self.blocks: list[str] = []  # finished blocks' HTML, in order
+        self.open_html = ""
+        self._pending = ""  # the source of the open block (and anything after it)
+        self._carry = ""  # a trailing "\r" waits: the next delta may start with "\n"
+        self._parts: list[str] = []  # everything received, normalized
+        self.ended = False
+        self.renders = 0  # how many times markdown-it rendered something (for the benchmark)
+
+    @property
+    def text(self) -> str:
+        return "".join(self._parts) + self._carry
+
+    @property
+    def html(self) -> str:
+        return "".join(self.blocks) + self.open_html
+
+    def feed(self, delta: str) -> RenderUpdate:
+        if self.ended:
+            raise RuntimeError("this IncrementalMarkdown has ended; make a new one")
+        raw = self._carry + delta
+        self._carry = ""
+        if raw.endswith("\r"):
+            raw, self._carry = raw[:-1], "\r"
+        text = _normalize(raw)
+        self._parts.append(text)
+        self._pending += text
+        added = self._finish_blocks() if "\n" in text else []
+        return self._update(added, self._render_open())
+
+    def end(self) -> RenderUpdate:
+        """The stream is over: the open block is rendered as it really is, and finished."""
+        if self.ended:
+            return RenderUpdate(done=True)
+        text = _normalize(self._carry)
+        self._carry = ""
+        self._parts.append(text)
+        self._pending += text
+        added = self._finish_blocks()
+        if self._pending.strip():
+            added.append(self._render(self._pending))
+            self.blocks.append(added[-1])
+        self._pending = ""
+        self.ended = True
+        update = self._update(added, "")
+        update.done = True
+        return update
+
+    # --- inside ---------------------------------------------------------------------------------
+
+    def _render(self, source: str) -> str:
+        self.renders += 1
+        return _cleaner(self.allow_images).clean(self._md.render(source))
+
+    def _update(self, added: list[str], open_html: str) -> RenderUpdate:
+        changed = open_html != self.open_html
+        self.open_html = open_html
+        return RenderUpdate(added=added, open_html=open_html, open_changed=changed)
+
+    def _finish_blocks(self) -> list[str]:
+        """Render and drop every block of the pending text that a later block proves finished."""
+        complete_end = self._pending.rfind("\n") + 1
+        if complete_end == 0:
+            return []
+        lines = self._pending[:complete_end].split("\n")[:-1]
+        starts = [
+            token.map
+            for token in self._md.parse(self._pending[:complete_end])
+            if token.level == 0 and token.nesting >= 0 and token.map is not None
+        ]
+        if len(starts) < 2:
+            return []
+        added = []
+        for begin, end in starts[:-1]:
+            added.append(self._render("".join(line + "\n" for line in lines[begin:end])))
+        self.blocks.extend(added)
+        last_begin = starts[-1][0]
+        offset = sum(len(line) + 1 for line in lines[:last_begin])
+        self._pending = self._pending[offset:]
+        return added
+
+    def _render_open(self) -> str:
+        if not self._pending.strip():
+            return ""
+        return self._render(provisional(self._pending))
+
+
+# --- unterminated Markdown while a block is open ------------------------------------------------
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
+_LIST_OR_QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?|[*+-][ \t]+|\d{1,9}[.)][ \t]+)*")
+
+
+def _in_open_fence(text: str) -> bool:
+    """Whether the text ends inside a fenced code block (its body is code: nothing to close)."""
+    opener: str | None = None
+    for line in text.split("\n"):
+        body = line[_LIST_OR_QUOTE.match(line).end() :] if opener is None else line.lstrip(" >")
+        match = _FENCE.match(body)
+        if match is None:
+            continue
+        run, rest = match.group(1), match.group(2)
+        if opener is None:
+            if not (run[0] == "`" and "`" in rest):
+                opener = run
+        elif run[0] == opener[0] and len(run) >= len(opener) and not rest.strip():
+            opener = None
+    return opener is not None
+
+
+def provisional(text: str) -> str:
+    """The open block's text with its unterminated inline Markdown closed or held back.
+
+    Only the last paragraph (after the last blank line) is touched; an open fence is left alone.
+    Used for display while the block is open, never for the final render.
+    """
+    if _in_open_fence(text):
+        return text
+    cut = text.rfind("\n\n") + 2 if "\n\n" in text else 0
+    return text[:cut] + _close_inline(text[cut:])
+
+
+def _close_inline(para: str) -> str:
+    body = para.rstrip()
+    trailing = para[len(body) :]
+    masked, body = _close_code_spans(body)
+    masked, body = _hide_open_links(masked, body)
+    body = _close_emphasis(masked, body)
+    return body + trailing
+
+
+def _close_code_spans(body: str) -> tuple[str, str]:
+    """Close an open code span (or hold back a trailing opener); mask spans for later steps."""
+    masked = list(body)
+    opened: tuple[int, int] | None = None  # (start, run length)
+    i = 0
+    while i < len(body):
+        if body[i] == "\\" and opened is None:
+            i += 2
+            continue
+        if body[i] != "`":
+            i += 1
+            continue
+        j = i
+        while j < len(body) and body[j] == "`":
+            j += 1
+        if opened is None:
+            opened = (i, j - i)
+        elif j - i == opened[1]:
+            masked[opened[0] : j] = " " * (j - opened[0])
+            opened = None
+        i = j
+    if opened is None:
+        return "".join(masked), body
+    start, run = opened
+    if not body[start + run :].strip():  # nothing inside yet: hold the backticks back
+        return "".join(masked[:start]), body[:start]
+    masked[start:] = " " * (len(body) - start)
+    closer = "`" * run
+    if body.endswith("`"):
+        closer = " " + closer
+    return "".join(masked) + " " * len(closer), body + closer
+
+
+_OPEN_LINK = re.compile(r"!?\[([^\[\]\n]*)\](?:\([^)\n]*)?$")
+
+
+def _hide_open_links(masked: str, body: str) -> tuple[str, str]:
+    """``[text`` shows as ``text``; ``[text](partial-url`` and ``[text]`` at the end as ``text``."""
+    match = _OPEN_LINK.search(masked)
+    if match is not None and "]" in masked[match.start() :]:
+        inner = slice(match.start(1), match.end(1))
+        return masked[: match.start()] + masked[inner], body[: match.start()] + body[inner]
+    depth: list[int] = []
+    i = 0
+    while i < len(masked):
+        char = masked[i]
+        if char == "\\":
+            i += 2
+            continue
+        if char == "[":
+            depth.append(i)
+        elif char == "]" and depth:
+            depth.pop()
+        i += 1
+    for position in reversed(depth):  # unmatched "[": drop the marker (and an image's "!")
+        start = position - 1 if position > 0 and masked[position - 1] == "!" else position
+        masked = masked[:start] + masked[position + 1 :]
+        body = body[:start] + body[position + 1 :]
+    return masked, body
+
+
+def _close_emphasis(masked: str, body: str) -> str:
+    """Close open ``*``, ``_``, ``**``, ``__``, ``~~`` runs; a run with nothing after it waits."""
+    runs: list[tuple[int, str]] = []  # open runs: (position, marker)
+    i = 0
+    line_start = True
+    while i < len(masked):
+        char = masked[i]
+        if char == "\n":
+            line_start = True
+            i += 1
+            continue
+        if char == "\\":
+            i += 2
+            line_start = False
+            continue
+        if char not in "*_~":
+            if not char.isspace():
+                line_start = False
+            i += 1
+            continue
+        j = i
+        while j < len(masked) and masked[j] == char:
+            j += 1
+        run = masked[i:j]
+        before = masked[i - 1] if i > 0 else " "
+        after = masked[j] if j < len(masked) else ""
+        i, was_line_start, line_start = j, line_start, False
+        if char == "~" and len(run) != 2:
+            continue
+        if was_line_start and char in "*-+" and after in (" ", "\t"):
+            continue  # a list bullet, not emphasis
+        can_close = not before.isspace()
+        can_open = not after.isspace()  # "" (end of text) counts: it may still get content
+        if char == "_":
+            can_open = can_open and not before.isalnum()
+            can_close = can_close and not after.isalnum()
+        if len(run) > 3:
+            continue
+        matched = next((k for k in range(len(runs) - 1, -1, -1) if runs[k][1] == run), None)
+        if can_close and matched is not None:
+            del runs[matched:]
+        elif can_open:
+            runs.append((i - len(run), run))
+    for position, run in reversed(runs):
+        if not masked[position + len(run) :].strip():
+            body = body[:position]  # nothing after the marker yet: hold it back
+            masked = masked[:position]
+        else:
+            body = body.rstrip() + run
+    return body
