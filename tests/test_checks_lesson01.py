@@ -8,6 +8,7 @@ import pytest
 from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
 
 from helpers.checks import lesson01
+from helpers.chunked import ChunkedDecoder, ChunkedError
 
 solution = solution_fixture("lesson01")
 
@@ -64,17 +65,45 @@ def test_exercise_2_passes_reference(solution):
     assert_passes(lesson01.check_exercise_2(solution.frame_json_lines), 2)
 
 
+def test_exercise_2_passes_a_bytearray_framer_that_finds_each_newline():
+    def framer(reads):  # another right answer: one buffer, cut at each b"\n" found
+        buffer = bytearray()
+        for data in reads:
+            buffer += data
+            while (newline := buffer.find(b"\n")) >= 0:
+                line, buffer = bytes(buffer[:newline]), buffer[newline + 1 :]
+                yield json.loads(line)
+        if buffer:
+            raise ValueError(f"leftover {bytes(buffer)!r}")
+
+    assert_passes(lesson01.check_exercise_2(framer), 2)
+
+
+def test_exercise_2_fails_joining_all_reads_first():
+    def join_first(reads):  # right messages, but only after the last read
+        *lines, rest = b"".join(reads).split(b"\n")
+        if rest:
+            raise ValueError(f"leftover {rest!r}")
+        return [json.loads(line) for line in lines]
+
+    assert_fails(lesson01.check_exercise_2(join_first), 2, "came out only after read")
+
+
 def test_exercise_2_fails_one_message_per_read():
     def per_read(reads):
-        return [json.loads(data) for data in reads]
+        for data in reads:
+            yield json.loads(data)
 
     assert_fails(lesson01.check_exercise_2(per_read), 2)
 
 
 def test_exercise_2_fails_decoding_each_read_as_text():
     def decode_each(reads):
-        text = "".join(data.decode("utf-8", errors="replace") for data in reads)
-        return [json.loads(line) for line in text.splitlines() if line]
+        text = ""
+        for data in reads:
+            text += data.decode("utf-8", errors="replace")
+            *lines, text = text.split("\n")
+            yield from (json.loads(line) for line in lines)
 
     message = lesson01.check_exercise_2(decode_each)
     assert_fails(message, 2)
@@ -83,40 +112,112 @@ def test_exercise_2_fails_decoding_each_read_as_text():
 
 def test_exercise_2_fails_when_leftover_is_dropped_silently():
     def drops_leftover(reads):
-        lines = b"".join(reads).split(b"\n")
-        return [json.loads(line) for line in lines[:-1] if line]
+        buffer = b""
+        for data in reads:
+            buffer += data
+            *lines, buffer = buffer.split(b"\n")
+            yield from (json.loads(line) for line in lines)
 
-    message = lesson01.check_exercise_2(drops_leftover)
-    assert_fails(message, 2)
-    assert "unfinished last line" in message
+    assert_fails(lesson01.check_exercise_2(drops_leftover), 2, "raise ValueError")
+
+
+# --------------------------------------------------------------------------- exercise 3
 
 
 def test_exercise_3_passes_reference(solution):
-    assert_passes(lesson01.check_exercise_3(solution.decode_chunked_body), 3)
+    assert_passes(lesson01.check_exercise_3(solution.read_chunked), 3)
 
 
-def test_exercise_3_fails_splitting_on_crlf():
-    def split_on_crlf(body: bytes) -> bytes:
-        parts = body.split(b"\r\n")
-        return b"".join(parts[1::2])
+def test_exercise_3_passes_the_sans_io_decoder_fed_by_read1():
+    def with_decoder(wire):  # another right answer: helpers.chunked, fed what has arrived
+        decoder = ChunkedDecoder()
+        while not decoder.done:
+            data = wire.read1(65536)
+            if not data:
+                try:
+                    decoder.close()
+                except ChunkedError as error:
+                    raise ConnectionError(str(error)) from error
+            yield from decoder.feed(data)
 
-    assert_fails(lesson01.check_exercise_3(split_on_crlf), 3)
+    assert_passes(lesson01.check_exercise_3(with_decoder), 3)
 
 
-def test_exercise_3_fails_decimal_sizes():
-    def decimal_sizes(body: bytes) -> bytes:
-        out, position = b"", 0
+def test_exercise_3_fails_the_trusting_hand_loop():
+    def hand_loop(wire):  # section 3's loop, as a generator
         while True:
-            line_end = body.index(b"\r\n", position)
-            size = int(body[position:line_end].split(b";")[0])
+            size = int(wire.readline().split(b";")[0], 16)
+            payload = wire.read(size)
+            wire.read(2)
             if size == 0:
-                return out
-            out += body[line_end + 2 : line_end + 2 + size]
-            position = line_end + 4 + size
+                return
+            yield payload
 
-    assert_fails(lesson01.check_exercise_3(decimal_sizes), 3)
+    assert_fails(lesson01.check_exercise_3(hand_loop), 3)
 
 
-def test_reference_decoder_names_the_bad_bytes(solution):
-    with pytest.raises(ValueError, match="cut short"):
-        solution.decode_chunked_body(b"5\r\nHel")
+def test_exercise_3_fails_the_decoder_fed_by_read_n():
+    def read_blocks(wire):  # read(4096) waits for 4096 bytes or the close
+        decoder = ChunkedDecoder()
+        while not decoder.done:
+            data = wire.read(4096)
+            if not data:
+                decoder.close()
+            yield from decoder.feed(data)
+
+    assert_fails(lesson01.check_exercise_3(read_blocks), 3)
+
+
+def test_exercise_3_fails_a_strict_loop_that_ignores_trailers(solution):
+    def no_trailers(wire):
+        while (size := solution.parse_size_line(wire.readline())) != 0:
+            payload = wire.read(size)
+            if len(payload) < size:
+                raise ConnectionError("closed")
+            if wire.read(2) != b"\r\n":
+                raise ValueError("no CRLF")
+            yield payload
+        if wire.read(2) != b"\r\n":  # the hand client's read(2): no room for trailers
+            raise ValueError("no final CRLF")
+
+    assert_fails(lesson01.check_exercise_3(no_trailers), 3)
+
+
+def test_exercise_3_fails_when_a_close_is_a_value_error(solution):
+    def value_errors(wire):
+        try:
+            yield from solution.read_chunked(wire)
+        except ConnectionError as error:
+            raise ValueError(str(error)) from None
+
+    assert_fails(lesson01.check_exercise_3(value_errors), 3, "raise ConnectionError")
+
+
+def test_exercise_3_fails_a_missing_final_crlf_accepted(solution):
+    def lenient_end(wire):
+        while (size := solution.parse_size_line(wire.readline())) != 0:
+            payload, crlf = wire.read(size), wire.read(2)
+            if len(payload) < size or len(crlf) < 2:
+                raise ConnectionError("closed")
+            if crlf != b"\r\n":
+                raise ValueError("no CRLF")
+            yield payload
+        while wire.readline() not in (b"\r\n", b""):  # b"": closed, taken as the end
+            pass
+
+    assert_fails(lesson01.check_exercise_3(lenient_end), 3, "final blank line")
+
+
+def test_exercise_3_fails_a_list_built_before_returning(solution):
+    def as_list(wire):
+        return list(solution.read_chunked(wire))
+
+    assert_fails(lesson01.check_exercise_3(as_list), 3, "before yielding it")
+
+
+def test_wire_waits_like_a_socket_file():
+    wire = lesson01.Wire([b"ab\n", b"cd", b"ef\n"])
+    assert wire.readline() == b"ab\n" and wire.waited_for == 0
+    assert wire.read1(10) == b"cd" and wire.waited_for == 1
+    assert wire.read(10) == b"ef\n" and wire.waited_for == 3  # past the end: waited for the close
+    assert wire.read(1) == b"" and wire.readline() == b""

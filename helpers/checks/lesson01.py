@@ -6,8 +6,10 @@ Each check returns the line the notebook prints (helpers.checks says why it neve
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from itertools import accumulate
 
 from helpers.checks import call, failed, passed, with_args_tuple
 
@@ -70,42 +72,245 @@ def _split_every(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
 
 
-def check_exercise_2(frame_json_lines: Callable[[list[bytes]], list[dict]]) -> str:
-    """Exercise 2: rebuild newline-delimited JSON messages from reads cut anywhere."""
+class _Reads:
+    """The reads, handed over one at a time as a socket would; counts how many were taken."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        self.reads = reads
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self.reads:
+            self.taken += 1
+            yield data
+
+
+def _reads_needed(reads: list[bytes]) -> list[int]:
+    """For each line, how many reads must have arrived before it is complete."""
+    needed: list[int] = []
+    for number, data in enumerate(reads, start=1):
+        needed += [number] * data.count(b"\n")
+    return needed
+
+
+def _frame_all(
+    frame_json_lines: Callable[[Iterable[bytes]], Iterable[dict]], reads: list[bytes]
+) -> tuple[list[tuple[dict, int]], Exception | None, str | None]:
+    """Run the learner's framer over `reads`: each message with the reads taken when it came
+    out, the exception that ended it (if any), or a failure message."""
+    source = _Reads(reads)
+    result, error = _call(2, frame_json_lines, source)
+    if error:
+        return [], None, error
+    got: list[tuple[dict, int]] = []
+    try:
+        for message in result:
+            got.append((message, source.taken))
+    except NotImplementedError:
+        return got, None, failed(2, "frame_json_lines still raises NotImplementedError")
+    except Exception as raised:
+        return got, raised, None
+    return got, None, None
+
+
+def check_exercise_2(frame_json_lines: Callable[[Iterable[bytes]], Iterable[dict]]) -> str:
+    """Exercise 2: newline-delimited JSON from reads cut anywhere, each message out as soon as
+    its line is complete (not after the last read)."""
     wire = b"".join(json.dumps(m, ensure_ascii=False).encode() + b"\n" for m in MESSAGES)
     for size in (len(wire), 1, 5, 16):
         reads = _split_every(wire, size)
-        result, error = _call(2, frame_json_lines, reads)
+        got, raised, error = _frame_all(frame_json_lines, reads)
         if error:
             return error
-        if result != MESSAGES:
-            return failed(2, f"with reads of {size} bytes expected {MESSAGES}, got {result!r}")
-    try:
-        result = frame_json_lines([b'{"delta": "a"}\n{"del'])
-    except ValueError as error:
-        if "del" not in str(error):
-            return failed(2, f"the error should show the leftover bytes, got: {error}")
-        return passed(2)
-    except Exception as error:
-        return failed(2, f"an unfinished last line should raise ValueError, not {error!r}")
-    return failed(2, f"an unfinished last line must raise ValueError, got {result!r}")
-
-
-CHUNKED_BODY = b"5\r\nHello\r\n9;lang=en\r\n, \r\nworld\r\n1A\r\n" + b"z" * 26 + b"\r\n0\r\n\r\n"
-CHUNKED_PAYLOAD = b"Hello, \r\nworld" + b"z" * 26
-
-
-def check_exercise_3(decode_chunked_body: Callable[[bytes], bytes]) -> str:
-    """Exercise 3: undo chunked framing, including hex sizes, extensions and CRLF in payloads."""
-    result, error = _call(3, decode_chunked_body, CHUNKED_BODY)
+        if raised is not None:
+            return failed(2, f"with reads of {size} bytes, {type(raised).__name__}: {raised}")
+        messages = [message for message, _taken in got]
+        if messages != MESSAGES:
+            return failed(2, f"with reads of {size} bytes expected {MESSAGES}, got {messages!r}")
+        for number, ((message, taken), needed) in enumerate(
+            zip(got, _reads_needed(reads), strict=True), start=1
+        ):
+            if taken > needed:
+                return failed(2, f"with reads of {size} bytes, message {number} ({message}) was "
+                                 f"complete after read {needed} of {len(reads)} but came out "
+                                 f"only after read {taken}: yield each message as soon as its "
+                                 "line is complete (the next read may be seconds away)")
+    got, raised, error = _frame_all(frame_json_lines, [b'{"delta": "a"}\n{"del'])
     if error:
         return error
-    if result != CHUNKED_PAYLOAD:
-        return failed(3, f"expected {CHUNKED_PAYLOAD!r}, got {result!r}")
+    if [message for message, _taken in got] != [{"delta": "a"}]:
+        return failed(2, "the complete first line of [b'{\"delta\": \"a\"}\\n{\"del'] should "
+                         f"come out before the error; got {[m for m, _t in got]!r}")
+    if raised is None:
+        return failed(2, "the stream ended inside a line (leftover b'{\"del'): raise ValueError")
+    if not isinstance(raised, ValueError):
+        return failed(2, f"an unfinished last line should raise ValueError, not {raised!r}")
+    if "del" not in str(raised):
+        return failed(2, f"the error should show the leftover bytes, got: {raised}")
+    return passed(2)
+
+
+# Exercise 3: the hand client's frame loop, made strict and streaming.
+
+NEXT_RESPONSE = b"HTTP/1.1 200 OK\r\n"  # a kept-alive connection: the next answer follows
+
+
+class Wire:
+    """What `sock.makefile("rb")` gives a reader, over bytes that arrive in segments (one per
+    server write, seconds apart in real life): `readline()`, `read(n)` and `read1(n)`.
+
+    As on a socket, `read(n)` waits until n bytes arrived or the server closed, and `readline()`
+    until a b"\\n" arrived; `read1(n)` returns what the current segment still holds. The wire
+    records the furthest segment a read had to wait for (len(segments): the connection's end).
+    """
+
+    def __init__(self, segments: list[bytes]) -> None:
+        self.data = b"".join(segments)
+        self.ends = list(accumulate(len(segment) for segment in segments))
+        self.position = 0
+        self.waited_for = -1
+
+    def _wait_for(self, end: int) -> None:
+        """A read needs the bytes before offset `end`: wait for the segment holding the last."""
+        if end <= self.position:
+            return
+        # past the last byte: more than will ever come, so wait for the close
+        segment = len(self.ends) if end > len(self.data) else bisect_right(self.ends, end - 1)
+        self.waited_for = max(self.waited_for, segment)
+
+    def _take(self, end: int) -> bytes:
+        data = self.data[self.position : end]
+        self.position = min(end, len(self.data))
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            self._wait_for(len(self.data) + 1)
+            return self._take(len(self.data))
+        if size == 0:
+            return b""
+        self._wait_for(self.position + size)
+        return self._take(self.position + size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        newline = self.data.find(b"\n", self.position)
+        end = newline + 1 if newline >= 0 else len(self.data) + 1
+        if size is not None and size >= 0:
+            end = min(end, self.position + size)
+        self._wait_for(end)
+        return self._take(end)
+
+    def read1(self, size: int | None = -1) -> bytes:
+        if self.position >= len(self.data):
+            self._wait_for(len(self.data) + 1)
+            return b""
+        segment_end = self.ends[bisect_right(self.ends, self.position)]
+        end = segment_end if size is None or size < 0 else min(segment_end, self.position + size)
+        self._wait_for(end)
+        return self._take(end)
+
+
+GOOD_BODY = [
+    b"5\r\nHello\r\n",
+    b"9;lang=en\r\n, \r\nworld\r\n",  # an extension, and a CRLF inside the payload
+    b"1A\r\n" + b"z" * 26 + b"\r\n",  # upper-case hex
+    b"0\r\n\r\n",
+]
+TRAILER_BODY = [b"5\r\nHello\r\n", b"0\r\nChecksum: 3d2f\r\nServer-Timing: total;dur=812\r\n\r\n"]
+HELLO = ([b"Hello"],)
+BAD_BODIES: list[tuple[list[bytes], type[Exception], tuple[list[bytes], ...], str]] = [
+    ([b"5\r\nHello\r\n", b"0x5\r\nworld\r\n", b"0\r\n\r\n"], ValueError, HELLO,
+     "a size line with a '0x' prefix"),
+    ([b"5\r\nHello\r\n", b"zz\r\nworld\r\n", b"0\r\n\r\n"], ValueError, HELLO,
+     "a size line that is not hex"),
+    ([b"5\r\nHello\r\n", b"5\r\nworldXY", b"0\r\n\r\n"], ValueError, HELLO,
+     "a payload not followed by CRLF"),
+    ([b"5\r\nHello\r\n", b"6\r\n wor"], ConnectionError, HELLO,
+     "a close in the middle of a payload"),
+    ([b"5\r\nHello\r\n", b"6\r\n world"], ConnectionError, ([b"Hello"], [b"Hello", b" world"]),
+     "a close before the CRLF after a payload"),
+    ([b"5\r\nHello\r\n"], ConnectionError, HELLO,
+     "a close before the last chunk"),
+    ([b"5\r\nHello\r\n", b"0\r\n"], ConnectionError, HELLO,
+     "a close after the last chunk but before the final blank line (CRLF)"),
+    ([b"5\r\nHello\r\n", b"0\r\nChecksum: 3d2f\r\n"], ConnectionError, HELLO,
+     "a close among the trailer fields, before the final blank line"),
+]
+
+
+def _read_all(
+    read_chunked: Callable[[Wire], Iterable[bytes]], segments: list[bytes]
+) -> tuple[list[tuple[bytes, int]], Wire, Exception | None, str | None]:
+    """Each payload with the segment the wire had waited for when it came out; the wire; the
+    exception that ended the reading, if any; or a failure message."""
+    wire = Wire(segments)
+    result, error = _call(3, read_chunked, wire)
+    if error:
+        return [], wire, None, error
+    got: list[tuple[bytes, int]] = []
     try:
-        result = decode_chunked_body(b"5\r\nHel")
-    except ValueError:
-        return passed(3)
-    except Exception as error:
-        return failed(3, f"a body cut short should raise ValueError, not {error!r}")
-    return failed(3, f"a body cut short must raise ValueError, got {result!r}")
+        for payload in result:
+            got.append((payload, wire.waited_for))
+    except NotImplementedError:
+        return got, wire, None, failed(3, "read_chunked still raises NotImplementedError")
+    except Exception as raised:
+        return got, wire, raised, None
+    return got, wire, None, None
+
+
+def _check_payloads_on_time(got: list[tuple[bytes, int]], segments: list[bytes]) -> str | None:
+    for number, (payload, waited_for) in enumerate(got, start=1):
+        frame = number - 1  # payload n is in segment n - 1
+        if waited_for > frame:
+            waited = ("the end of the connection" if waited_for >= len(segments)
+                      else f"write {waited_for + 1}")
+            return failed(3, f"payload {number} ({payload!r}) was in the server's write {number}, "
+                             f"but your reader waited for {waited} before yielding it: yield each "
+                             "payload once its frame is read (read(n) waits for n bytes or the "
+                             "close; read exactly the size line, the payload and its CRLF)")
+    return None
+
+
+def check_exercise_3(read_chunked: Callable[[Wire], Iterable[bytes]]) -> str:
+    """Exercise 3: payloads yielded as their frames arrive; strict about the framing; a close
+    before the final blank line is a ConnectionError; trailers read; nothing read past the end."""
+    for body, want in ((GOOD_BODY, [b"Hello", b", \r\nworld", b"z" * 26]),
+                       (TRAILER_BODY, [b"Hello"])):
+        segments = [*body, NEXT_RESPONSE]
+        got, wire, raised, error = _read_all(read_chunked, segments)
+        if error:
+            return error
+        if raised is not None:
+            return failed(3, f"{b''.join(body)!r} is a valid body, but reading it raised "
+                             f"{type(raised).__name__}: {raised}")
+        payloads = [payload for payload, _waited in got]
+        if payloads != want:
+            return failed(3, f"for {b''.join(body)!r} expected the payloads {want!r}, got "
+                             f"{payloads!r}")
+        if (why := _check_payloads_on_time(got, segments)) is not None:
+            return why
+        body_end = len(b"".join(body))
+        if wire.position != body_end or wire.waited_for >= len(body):
+            return failed(3, f"after {b''.join(body)!r} the connection carries the next "
+                             f"response ({NEXT_RESPONSE!r}): stop right after the body's final "
+                             f"blank line (trailer fields included); you read {wire.position} "
+                             f"bytes of a {body_end}-byte body")
+    for segments, want_error, want_payloads, what in BAD_BODIES:
+        got, wire, raised, error = _read_all(read_chunked, segments)
+        if error:
+            return error
+        shown = b"".join(segments)
+        payloads = [payload for payload, _waited in got]
+        if payloads not in want_payloads:
+            return failed(3, f"{shown!r} has {what}: the payloads before it ({want_payloads[0]!r}) "
+                             f"should come out first, got {payloads!r}")
+        if raised is None:
+            return failed(3, f"{shown!r} has {what}: it must raise {want_error.__name__}, "
+                             "but your reader ended as if the body were complete")
+        if not isinstance(raised, want_error):
+            hint = ("the server closed the connection: raise ConnectionError, so a cut answer is "
+                    "never taken for a bad one" if want_error is ConnectionError else
+                    "the bytes are not chunked coding: raise ValueError")
+            return failed(3, f"{shown!r} has {what}: {hint}; got {type(raised).__name__}: "
+                             f"{raised}")
+    return passed(3)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable, Iterator
+from typing import BinaryIO
 
 SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;[^\r\n]*)?\r\n")
 
@@ -19,35 +21,41 @@ def parse_size_line(line: bytes) -> int:
     return int(match.group(1), 16)
 
 
-def frame_json_lines(reads: list[bytes]) -> list[dict]:
-    """Buffer bytes across reads and cut only at b"\\n", so a split message or a split
-    UTF-8 character is never parsed half-way."""
+def frame_json_lines(reads: Iterable[bytes]) -> Iterator[dict]:
+    """Buffer bytes across reads and cut only at b"\\n", so a split message or a split UTF-8
+    character is never parsed half-way; yield each message as soon as its line is complete."""
     buffer = b""
-    messages = []
     for data in reads:
         buffer += data
         *lines, buffer = buffer.split(b"\n")
-        messages += [json.loads(line) for line in lines if line]
+        for line in lines:
+            if line.strip():
+                yield json.loads(line)
     if buffer:
         raise ValueError(f"stream ended inside a message; leftover bytes: {buffer!r}")
-    return messages
 
 
-def decode_chunked_body(body: bytes) -> bytes:
-    """Walk the frames by their sizes (never split the payload on CRLF: it may contain CRLF)."""
-    payload = b""
-    position = 0
+def read_chunked(wire: BinaryIO) -> Iterator[bytes]:
+    """The hand client's frame loop, strict: every size line through parse_size_line, the CRLF
+    after each payload checked, trailer fields read up to the blank line that ends the body,
+    and a close anywhere before that blank line a ConnectionError. read(n) returns fewer than
+    n bytes only when the server closed. Each payload is yielded as soon as its frame is read,
+    and nothing past the body is read: on a kept-alive connection the next response follows."""
     while True:
-        line_end = body.find(b"\r\n", position)
-        if line_end < 0:
-            raise ValueError(f"no CRLF after a chunk size at byte {position}: {body[position:]!r}")
-        size_text = body[position:line_end].split(b";")[0].strip()
-        size = int(size_text, 16)
-        start = line_end + 2
+        size = parse_size_line(wire.readline())
         if size == 0:
-            return payload
-        end = start + size
-        if body[end : end + 2] != b"\r\n":
-            raise ValueError(f"chunk of {size} bytes at byte {start} is cut short or not closed")
-        payload += body[start:end]
-        position = end + 2
+            break
+        payload = wire.read(size)
+        if len(payload) < size:
+            raise ConnectionError(f"the server closed after {len(payload)} of {size} bytes")
+        crlf = wire.read(2)
+        if len(crlf) < 2:
+            raise ConnectionError(f"the server closed before the CRLF after {payload!r}")
+        if crlf != b"\r\n":
+            raise ValueError(f"a {size}-byte chunk is followed by {crlf!r}, not CRLF")
+        yield payload
+    while (line := wire.readline()) != b"\r\n":  # trailer fields, then the blank line
+        if not line.endswith(b"\n"):
+            raise ConnectionError(f"the server closed before the body's final blank line: {line!r}")
+        if not line.endswith(b"\r\n"):
+            raise ValueError(f"a trailer line must end with CRLF: {line!r}")
