@@ -23,7 +23,10 @@ each guard keeps the whole answer in `.text`, also what arrives after the block.
 
 A check is any function `str -> Violation | None` over the text so far; `banned_phrases`
 builds one. `HoldBack` never shows any part of a violation when its window is at least
-the longest possible match minus one character (`hold_back_window`).
+the longest *shortest* match minus one character (`hold_back_window`): the check runs after
+every piece, so a match is flagged as soon as its shortest matching beginning has arrived. For
+fixed phrases that is the longest phrase; "8 or more digits" needs 7, however long the run.
+Only a pattern whose deciding part can come unboundedly late ("X, and later Y") has no window.
 """
 
 from __future__ import annotations
@@ -144,9 +147,11 @@ def banned_phrases(*phrases: str, reason: str = "banned phrase") -> PhraseCheck:
 def hold_back_window(longest_match: int) -> int:
     """The smallest `HoldBack` window that never shows any part of a match.
 
-    A match that is not complete yet has at most `longest_match - 1` characters in the
-    text so far, all at its end: holding back that many is enough, and one fewer lets the
-    first character of some match out.
+    `longest_match` is the length of the longest match none of whose beginnings is already a
+    match: the longest phrase of a phrase list, 8 for "8 or more digits". A match the check
+    cannot flag yet has at most `longest_match - 1` characters in the text so far, all at
+    its end: holding back that many is enough, and one fewer lets the first character of
+    some match out.
     """
     if longest_match < 1:
         raise ValueError(f"longest_match must be at least 1, got {longest_match!r}")

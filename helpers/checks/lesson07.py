@@ -6,6 +6,7 @@ The expected answers are found by running the kit's own guards (helpers.guardrai
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -26,88 +27,114 @@ _call = partial(call, show_call=with_args)  # a crash's message shows the argume
 
 # --------------------------------------------------------------------------- exercise 1
 
-PHRASE_LISTS = [
-    ["bluebird"],
-    ["Project Bluebird", "Bluebird"],
-    ["a"],
-    ["no", "abcdef", "xyz"],  # no phrase starts another one: each needs its own cover
+# (text, (start, end) of the expected violation, or None)
+ACCOUNT_CASES: list[tuple[str, tuple[int, int] | None]] = [
+    ("Your account is 12345678.", (16, 24)),
+    ("Call 1234567 today.", None),  # seven digits: a phone extension, not an account
+    ("Ref 1234 5678 ok", (4, 13)),  # a single space between digits
+    ("IBAN 12-34-56-78-90.", (5, 19)),  # dashes; the whole run, not its first eight digits
+    ("Two spaces: 1234  5678", None),  # two separators in a row end a run
+    ("A dash and a space: 1234 -5678", None),
+    ("Two lines: 1234\n5678", None),  # a line break is not a space
+    ("Order 12345678- shipped", (6, 14)),  # a trailing dash is not part of the number
+    ("First 1111 2222, then 3333 4444", (6, 15)),  # the first one
+    ("Seven: 123 4567, eight: 1234 5678", (24, 33)),
+    ("Version 2 of 3 apps, 4 5 6 7 8 9 0", None),  # seven digits after the comma
+    ("1 2 3 4 5 6 7 8", (0, 15)),
+    ("No numbers here.", None),
 ]
 
 
-def leaks(phrases: list[str], window: int) -> str | None:
-    """Stream text holding each phrase one character at a time through HoldBack(window).
+def check_exercise_1(no_account_numbers: Callable[[str], Violation | None]) -> str:
+    """Exercise 1: flag 8+ digits, single spaces or dashes allowed between them, with the span."""
+    for text, span in ACCOUNT_CASES:
+        result, error = _call(1, no_account_numbers, text)
+        if error:
+            return error
+        if span is None:
+            if result is not None:
+                return failed(1, f"{text!r} holds no account number, got {result!r}")
+            continue
+        if not isinstance(result, Violation):
+            return failed(1, f"for {text!r} expected a Violation, got {result!r}")
+        if (result.start, result.end) != span or not result.reason:
+            got = f"{result.start}:{result.end} ({text[result.start : result.end]!r})"
+            want = f"{span[0]}:{span[1]} ({text[span[0] : span[1]]!r})"
+            return failed(1, f"for {text!r} expected span {want}, got {got}")
+    return passed(1)
 
-    Returns what leaked (a description), or None if no character of any phrase was ever
-    shown. One character per piece is the hardest case: the most text arrives before a
-    phrase is complete.
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def account_numbers(min_digits: int) -> Callable[[str], Violation | None]:
+    """The kit's check for exercise 2: `min_digits`+ digits, a space or dash between two."""
+    pattern = re.compile(r"\d(?:[ -]?\d){" + str(min_digits - 1) + ",}")
+
+    def check(text: str) -> Violation | None:
+        found = pattern.search(text)
+        if found is None:
+            return None
+        return Violation("account number", found.start(), found.end())
+
+    return check
+
+
+def _runs(min_digits: int) -> list[str]:
+    """Account numbers written every way the check allows, a little longer than needed."""
+    digits = "1234567890" * 2
+    run = digits[: min_digits + 2]
+    groups = " ".join(run[i : i + 4] for i in range(0, len(run), 4))
+    return [run, " ".join(run), "-".join(run), groups]
+
+
+def leaks(check: Callable[[str], Violation | None], runs: list[str], window: int) -> str | None:
+    """Stream text holding each run one character at a time through HoldBack(window).
+
+    Returns what leaked (a description), or None if no character of any run was ever shown.
+    One character per piece is the hardest case: the most text arrives before the check can
+    flag the run.
     """
-    check = banned_phrases(*phrases)
-    for phrase in phrases:
-        text = "--- " + phrase + " ---"
-        start = text.index(phrase)
+    for run in runs:
+        text = "Ref: " + run + " thanks"
+        start = text.index(run)
         guard, visible = HoldBack(check, window), ""
         for char in text:
             actions = guard.feed(char)
             visible = apply_actions(visible, actions)
             if len(visible) > start or any(isinstance(a, Retract) for a in actions):
-                return f"{visible!r} was shown while {phrase!r} arrived"
+                return f"{visible!r} was shown while {run!r} arrived"
             if guard.violation is not None:
                 break
     return None
 
 
-def check_exercise_1(smallest_safe_window: Callable[[list[str]], int]) -> str:
-    """Exercise 1: the smallest HoldBack window that never shows any part of a phrase."""
-    for phrases in PHRASE_LISTS:
-        window, error = _call(1, smallest_safe_window, phrases)
+WINDOW_DIGITS = [8, 4, 2, 1]
+
+
+def check_exercise_2(account_window: Callable[[int], int]) -> str:
+    """Exercise 2: the smallest HoldBack window that never shows a digit of an account number."""
+    for min_digits in WINDOW_DIGITS:
+        window, error = _call(2, account_window, min_digits)
         if error:
             return error
         if isinstance(window, bool) or not isinstance(window, int) or window < 0:
-            return failed(1, f"for {phrases} expected a non-negative int, got {window!r}")
-        leaked = leaks(phrases, window)
+            return failed(2, f"for {min_digits} digits expected a non-negative int (a window in "
+                             f"characters), got {window!r}")
+        check, runs = account_numbers(min_digits), _runs(min_digits)
+        leaked = leaks(check, runs, window)
         if leaked:
-            return failed(1, f"window {window} for {phrases} is too small: {leaked}")
-        if window > 0 and leaks(phrases, window - 1) is None:
-            return failed(1, f"window {window} for {phrases} is safe, but {window - 1} is too")
+            return failed(2, f"window {window} for {min_digits} digits is too small: {leaked}")
+        if window > 0 and leaks(check, runs, window - 1) is None:
+            return failed(2, f"window {window} for {min_digits} digits is safe, but {window - 1} "
+                             "is too")
     try:
-        result = smallest_safe_window([])
+        result = account_window(0)
     except ValueError:
-        return passed(1)
+        return passed(2)
     except Exception as error:
-        return failed(1, f"an empty list should raise ValueError, not {type(error).__name__}")
-    return failed(1, f"an empty list has no safe window: raise ValueError (got {result!r})")
-
-
-# --------------------------------------------------------------------------- exercise 2
-
-# (text, (start, end) of the expected violation, or None)
-ACCOUNT_CASES: list[tuple[str, tuple[int, int] | None]] = [
-    ("Your account is 12345678.", (16, 24)),
-    ("Call 1234567 today.", None),  # seven digits: a phone extension, not an account
-    ("Ref 123456789012 ok", (4, 16)),  # the whole run, not only its first eight digits
-    ("87654321 is on file", (0, 8)),
-    ("Split 1234 5678 is fine", None),
-    ("First 11112222, then 33334444", (6, 14)),  # the first one
-    ("No numbers here.", None),
-]
-
-
-def check_exercise_2(no_account_numbers: Callable[[str], Violation | None]) -> str:
-    """Exercise 2: a check that flags a run of eight or more digits, with its span."""
-    for text, span in ACCOUNT_CASES:
-        result, error = _call(2, no_account_numbers, text)
-        if error:
-            return error
-        if span is None:
-            if result is not None:
-                return failed(2, f"{text!r} holds no account number, got {result!r}")
-            continue
-        if not isinstance(result, Violation):
-            return failed(2, f"for {text!r} expected a Violation, got {result!r}")
-        if (result.start, result.end) != span or not result.reason:
-            got = f"{result.start}:{result.end} ({text[result.start : result.end]!r})"
-            return failed(2, f"for {text!r} expected span {span[0]}:{span[1]}, got {got}")
-    return passed(2)
+        return failed(2, f"0 digits should raise ValueError, not {type(error).__name__}")
+    return failed(2, f"0 digits is not an account number: raise ValueError (got {result!r})")
 
 
 # --------------------------------------------------------------------------- exercise 3
