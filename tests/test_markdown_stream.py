@@ -3,8 +3,10 @@ rendering in any split equal to rendering whole once ended (hypothesis)."""
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from hypothesis import example, given, settings
@@ -306,3 +308,27 @@ def test_the_open_block_is_always_sanitized(text: str):
     for index in range(0, len(text), 3):
         update = renderer.feed(text[index : index + 3])
         assert unsafe(update.open_html + "".join(update.added)) == []
+
+
+# --- the page's vendored libraries ---------------------------------------------------------------
+
+VENDOR = Path(__file__).resolve().parents[1] / "notebooks" / "app" / "vendor"
+
+
+@pytest.mark.parametrize(
+    ("package", "copied", "banner"),
+    [
+        ("marked", "marked/marked.umd.js", r"marked v(\S+) - a markdown parser"),
+        ("dompurify", "dompurify/purify.min.js", r"@license DOMPurify (\S+) "),
+    ],
+)
+def test_the_vendored_files_are_the_locked_versions_with_their_licenses(
+    package: str, copied: str, banner: str
+):
+    lock = json.loads((VENDOR / "package-lock.json").read_text())
+    locked = lock["packages"][f"node_modules/{package}"]["version"]
+    assert json.loads((VENDOR / "package.json").read_text())["dependencies"][package] == locked
+    head = (VENDOR / copied).read_text()[:600]
+    match = re.search(banner, head)
+    assert match is not None and match.group(1) == locked, head[:200]
+    assert (VENDOR / package / "LICENSE").stat().st_size > 500
