@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import gzip
+import codecs
 import re
-import zlib
 
 import pytest
 from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
@@ -49,12 +48,66 @@ def test_exercise_1_fails_when_event_line_break_is_accepted(solution):
     def unchecked(data, event=None, id=None):
         lines = [f"event: {event}"] if event is not None else []
         lines += [f"id: {id}"] if id is not None else []
+        lines += [f"data: {line}" for line in re.split(r"\r\n|\r|\n", data)]
+        return ("\n".join(lines) + "\n\n").encode()
+
+    assert_fails(lesson02.check_exercise_1(unchecked), 1, "line break")
+
+
+def test_exercise_1_fails_splitting_data_on_lf_only():
+    def lf_only(data, event=None, id=None):  # "a\rb" goes out as one line; the reader sees two
+        if any(value and re.search("[\r\n]", value) for value in (event, id)):
+            raise ValueError("line break")
+        lines = [f"event: {event}"] if event is not None else []
+        lines += [f"id: {id}"] if id is not None else []
         lines += [f"data: {line}" for line in data.split("\n")]
         return ("\n".join(lines) + "\n\n").encode()
 
-    message = lesson02.check_exercise_1(unchecked)
-    assert_fails(message, 1)
-    assert "line break" in message
+    assert_fails(lesson02.check_exercise_1(lf_only), 1, "'a\\rb'")
+
+
+def test_exercise_1_fails_str_splitlines():
+    def splitlines(data, event=None, id=None):  # also cuts at U+2028, U+0085, \x0b, \x0c
+        if any(value and re.search("[\r\n]", value) for value in (event, id)):
+            raise ValueError("line break")
+        lines = [f"event: {event}"] if event is not None else []
+        lines += [f"id: {id}"] if id is not None else []
+        lines += [f"data: {line}" for line in data.splitlines() or [""]]
+        return ("\n".join(lines) + "\n\n").encode()
+
+    assert_fails(lesson02.check_exercise_1(splitlines), 1, "keeps")
+
+
+def test_exercise_1_fails_checking_the_event_for_lf_only(solution):
+    def lf_check(data, event=None, id=None):
+        if event is not None and "\n" in event:
+            raise ValueError(event)
+        return solution.format_sse(data, None, id).replace(
+            b"data:", f"event: {event}\ndata:".encode(), 1) if event is not None else \
+            solution.format_sse(data, None, id)
+
+    assert_fails(lesson02.check_exercise_1(lf_check), 1, "'two\\rlines'")
+
+
+def test_exercise_1_fails_an_unchecked_id(solution):
+    def unchecked_id(data, event=None, id=None):
+        encoded = solution.format_sse(data, event)
+        return f"id: {id}\n".encode() + encoded if id is not None else encoded
+
+    assert_fails(lesson02.check_exercise_1(unchecked_id), 1, "id=")
+
+
+def test_exercise_1_passes_normalising_line_endings_first():
+    def normalise(data, event=None, id=None):  # another right answer
+        for value in (event, id):
+            if value is not None and ("\r" in value or "\n" in value):
+                raise ValueError(value)
+        head = "".join(f"{name}: {value}\n" for name, value in (("event", event), ("id", id))
+                       if value is not None)
+        body = data.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\ndata: ")
+        return f"{head}data: {body}\n\n".encode()
+
+    assert_passes(lesson02.check_exercise_1(normalise), 1)
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -131,34 +184,120 @@ def test_exercise_2_fails_splitting_on_lf_only():
 
 
 def test_exercise_3_passes_reference(solution):
-    assert_passes(lesson02.check_exercise_3(solution.gzip_for_streaming), 3)
+    assert_passes(lesson02.check_exercise_3(solution.sse_lines), 3)
 
 
-def test_exercise_3_accepts_the_trailer_as_a_separate_piece():
-    def separate_trailer(events):
-        compressor = zlib.compressobj(wbits=31)
-        pieces = [compressor.compress(e) + compressor.flush(zlib.Z_SYNC_FLUSH) for e in events]
-        return [*pieces, compressor.flush()]
+def test_exercise_3_passes_a_character_loop():
+    def char_loop(reads):  # another right answer: one character at a time
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        line, skip_lf, first = "", False, True
+        for data in reads:
+            for char in decoder.decode(data):
+                if first:
+                    first = False
+                    if char == "\ufeff":
+                        continue
+                if skip_lf and char == "\n":
+                    skip_lf = False
+                    continue
+                skip_lf = char == "\r"
+                if char in "\r\n":
+                    yield line
+                    line = ""
+                else:
+                    line += char
 
-    assert_passes(lesson02.check_exercise_3(separate_trailer), 3)
+    assert_passes(lesson02.check_exercise_3(char_loop), 3)
 
 
-def test_exercise_3_fails_without_flush():
-    def unflushed(events):
-        compressor = zlib.compressobj(wbits=31)
-        pieces = [compressor.compress(event) for event in events]
-        pieces[-1] += compressor.flush()
-        return pieces
+def test_exercise_3_fails_joining_every_read_first():
+    def join_first(reads):
+        text = b"".join(reads).decode("utf-8", "replace").removeprefix("\ufeff")
+        return re.split(r"\r\n|\r|\n", text)[:-1]
 
-    message = lesson02.check_exercise_3(unflushed)
-    assert_fails(message, 3)
-    assert "flushed" in message
+    assert_fails(lesson02.check_exercise_3(join_first), 3, "came out only after read")
 
 
-def test_exercise_3_fails_one_gzip_member_per_event():
-    def one_member_each(events):
-        return [gzip.compress(event) for event in events]
+def test_exercise_3_fails_httpx_style_splitlines():
+    def splitlines(reads):
+        buffer = ""
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        for data in reads:
+            buffer += decoder.decode(data)
+            *lines, buffer = buffer.splitlines(keepends=True) or [""]
+            if buffer.endswith(("\r", "\n")):
+                lines, buffer = [*lines, buffer], ""
+            yield from (line.rstrip("\r\n") for line in lines)
 
-    message = lesson02.check_exercise_3(one_member_each)
-    assert_fails(message, 3)
-    assert "after piece 2" in message
+    assert_fails(lesson02.check_exercise_3(splitlines), 3)
+
+
+def test_exercise_3_fails_holding_a_cr_back_for_the_next_read():
+    def hold_cr(reads):  # right lines, but a CR at the end of a read waits for the next read
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        buffer, first = "", True
+        for data in reads:
+            buffer += decoder.decode(data)
+            if first and buffer:
+                buffer, first = buffer.removeprefix("\ufeff"), False
+            *lines, buffer = re.split(r"\r\n|\n|\r(?!$)", buffer)
+            yield from lines
+
+    assert_fails(lesson02.check_exercise_3(hold_cr), 3, "came out only after read 2")
+
+
+def test_exercise_3_fails_decoding_each_read_on_its_own():
+    def per_read(reads):
+        buffer = ""
+        for data in reads:
+            buffer += data.decode("utf-8", "replace")
+            *lines, buffer = re.split(r"\r\n|\r|\n", buffer)
+            yield from lines
+
+    assert_fails(lesson02.check_exercise_3(per_read), 3)
+
+
+def test_exercise_3_fails_a_crlf_split_across_reads_seen_as_two_endings():
+    def no_cr_memory(reads):
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        line, first = "", True
+        for data in reads:
+            text = decoder.decode(data)
+            if first and text:
+                text, first = text.removeprefix("\ufeff"), False
+            *complete, rest = re.split(r"\r\n|\r|\n", text)
+            for piece in complete:
+                yield line + piece
+                line = ""
+            line += rest
+
+    assert_fails(lesson02.check_exercise_3(no_cr_memory), 3, "a CRLF split across reads")
+
+
+def test_exercise_3_fails_without_the_byte_order_mark_rule():
+    def keeps_bom(reads):  # right in every other way
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        line, after_cr = "", False
+        for data in reads:
+            text = decoder.decode(data)
+            if not text:
+                continue
+            if after_cr:
+                text = text.removeprefix("\n")
+            after_cr = text.endswith("\r")
+            *complete, rest = re.split(r"\r\n|\r|\n", text)
+            for piece in complete:
+                yield line + piece
+                line = ""
+            line += rest
+
+    assert_fails(lesson02.check_exercise_3(keeps_bom), 3, "byte order mark")
+
+
+@pytest.mark.parametrize(("name", "reads"), lesson02.LINE_CASES)
+def test_exercise_3_expected_lines_give_the_decoders_events(solution, name, reads):
+    # the check's own line splitter agrees with helpers.sse: its lines, parsed, are the events
+    lines = [line for line, _needed in lesson02.lines_as_they_complete(reads)]
+    events = lesson02.decode_all(b"".join(reads))
+    text = "".join(line + "\n" for line in lines)
+    assert solution.parse_sse(text) == [(event.event, event.data) for event in events], name

@@ -2,14 +2,15 @@
 
 The reference for "what a reader sees" is helpers.sse.SSEDecoder, which follows the WHATWG
 algorithm; each check compares the learner's function with it on cases chosen to catch the
-usual shortcuts (str.splitlines, strip(), dispatching empty blocks, gzip without flushing).
+usual shortcuts (str.splitlines, strip(), split("\\n") only, dispatching empty blocks, joining
+every read before splitting, holding a line back to see whether an LF follows its CR).
 """
 
 from __future__ import annotations
 
-import gzip
-import zlib
-from collections.abc import Callable
+import codecs
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 from helpers.checks import call, failed, passed
 from helpers.sse import ServerSentEvent, SSEDecoder
@@ -23,17 +24,30 @@ def decode_all(stream: bytes) -> list[ServerSentEvent]:
 
 # --------------------------------------------------------------------------- exercise 1
 
+LINE_ENDING = re.compile(r"\r\n|\r|\n")  # the only line endings a reader knows
+
 FORMAT_CASES: list[tuple[str, dict[str, str]]] = [
     ("Hello", {}),
     ("line one\nline two", {"event": "delta", "id": "7"}),
     (" starts with a space", {}),
     ("", {"event": "ping"}),
     ('{"delta": "é"}', {"id": "42"}),
+    ("a\rb", {}),  # a lone CR ends a line for the reader too
+    ("one\r\ntwo\rthree\nfour", {"event": "delta"}),
+    ("keeps \u2028 and \x0b\x0c\x85 inside", {}),  # not line endings in SSE
+]
+BAD_FIELDS: list[dict[str, str]] = [
+    {"event": "two\nlines"},
+    {"event": "two\rlines"},
+    {"event": "two\r\nlines"},
+    {"id": "7\n8"},
+    {"id": "7\r8"},
 ]
 
 
 def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
-    """Exercise 1: an event the reader gets back exactly, ending with its blank line."""
+    """Exercise 1: an event the reader gets back exactly (data's line breaks as LF), ending with
+    its blank line; a line break in `event` or `id` is refused."""
     for data, fields in FORMAT_CASES:
         encoded, error = call(1, format_sse, data, **fields)
         if error:
@@ -41,17 +55,24 @@ def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
         if not isinstance(encoded, bytes) or not encoded.endswith(b"\n\n"):
             return failed(1, f"format_sse({data!r}) must be bytes ending with a blank line: "
                              f"{encoded!r}")
-        want = [ServerSentEvent(fields.get("event", "message"), data, fields.get("id", ""))]
+        read_back = LINE_ENDING.sub("\n", data)
+        want = [ServerSentEvent(fields.get("event", "message"), read_back, fields.get("id", ""))]
         got = decode_all(encoded)
         if got != want:
-            return failed(1, f"{encoded!r} is read back as {got}, expected {want}")
-    try:
-        encoded = format_sse("x", event="two\nlines")
-    except ValueError:
-        return passed(1)
-    except Exception as error:
-        return failed(1, f"an event name with a line break should raise ValueError: {error!r}")
-    return failed(1, f"an event name with a line break must raise ValueError, got {encoded!r}")
+            return failed(1, f"format_sse({data!r}) gave {encoded!r}, which a reader reads as "
+                             f"{got}, expected {want}")
+    for fields in BAD_FIELDS:
+        ((name, value),) = fields.items()
+        try:
+            encoded = format_sse("x", **fields)
+        except ValueError:
+            continue
+        except Exception as error:
+            return failed(1, f"{name}={value!r} (a line break) should raise ValueError, not "
+                             f"{error!r}")
+        return failed(1, f"{name}={value!r} contains a line break, which would end the field "
+                         f"early: raise ValueError (you returned {encoded!r})")
+    return passed(1)
 
 
 # --------------------------------------------------------------------------- exercise 2
@@ -83,26 +104,83 @@ def check_exercise_2(parse_sse: Callable[[str], list[tuple[str, str]]]) -> str:
 
 # --------------------------------------------------------------------------- exercise 3
 
-GZIP_EVENTS = [b"data: Hello\n\n", b"data: , streaming\n\n", b"data:  world!\n\n"]
+
+class _Reads:
+    """The reads, handed over one at a time as a socket would; counts how many were taken."""
+
+    def __init__(self, reads: list[bytes]) -> None:
+        self.reads = reads
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for data in self.reads:
+            self.taken += 1
+            yield data
 
 
-def check_exercise_3(gzip_for_streaming: Callable[[list[bytes]], list[bytes]]) -> str:
-    """Exercise 3: each event decompressible as soon as its piece arrives; a valid gzip body."""
-    pieces, error = call(3, gzip_for_streaming, list(GZIP_EVENTS))
-    if error:
-        return error
-    if not isinstance(pieces, list) or len(pieces) not in (len(GZIP_EVENTS), len(GZIP_EVENTS) + 1):
-        return failed(3, f"expected one piece per event (and maybe one to end), got {pieces!r}")
-    reader = zlib.decompressobj(wbits=31)  # 31: expect a gzip header and trailer
-    for number, (event, piece) in enumerate(zip(GZIP_EVENTS, pieces, strict=False), start=1):
-        readable = reader.decompress(piece)
-        if readable != event:
-            return failed(3, f"after piece {number} the reader can decode {readable!r}, "
-                             f"expected {event!r}: was the compressor flushed?")
-    try:
-        whole = gzip.decompress(b"".join(pieces))
-    except Exception as error:
-        return failed(3, f"the pieces together are not one valid gzip body: {error}")
-    if whole != b"".join(GZIP_EVENTS):
-        return failed(3, f"the whole body decompresses to {whole!r}")
+def lines_as_they_complete(reads: list[bytes]) -> list[tuple[str, int]]:
+    """The spec's lines, each with the number of reads after which it is complete."""
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    lines: list[tuple[str, int]] = []
+    pending, after_cr, at_start = "", False, True
+    for number, data in enumerate(reads, start=1):
+        text = utf8.decode(data)
+        if at_start and text:
+            at_start = False
+            text = text.removeprefix("\ufeff")
+        for char in text:
+            if after_cr and char == "\n":  # the LF of a CRLF, maybe one read later
+                after_cr = False
+                continue
+            after_cr = char == "\r"
+            if char in "\r\n":
+                lines.append((pending, number))
+                pending = ""
+            else:
+                pending += char
+    return lines  # `pending`, a line without its ending, is not a line
+
+
+LINE_CASES: list[tuple[str, list[bytes]]] = [
+    ("two events", [b"data: a\n\n", b"event: x\ndata: b\n\n"]),
+    ("a CRLF split across reads", [b"data: one\r", b"\ndata: two\r\n\r\n"]),
+    ("lone CRs at the end of a read", [b"data: x\r\r", b": a heartbeat, seconds later\n"]),
+    ("a UTF-8 character split across reads", [b"data: caf\xc3", b"\xa9\n\n"]),
+    ("U+2028, U+0085, \\x0b and \\x0c inside a line",
+     ["data: a\u2028b\x85c\x0bd\x0ce\n\n".encode()]),
+    ("a byte order mark split across reads", [b"\xef\xbb", b"\xbfdata: hi\n\n"]),
+    ("a second byte order mark (kept)", [b"\xef\xbb\xbf\xef\xbb\xbfdata: hi\n\n"]),
+    ("invalid UTF-8", [b"data: caf\xff\n\n"]),
+    ("no line ending after the last line", [b"data: done\n", b"data: never fini", b"shed"]),
+    ("every ending, one byte per read",
+     [bytes([b]) for b in "data: é\r\n\r\nevent: e\rdata: x\n\n".encode()]),
+]
+
+
+def check_exercise_3(sse_lines: Callable[[Iterable[bytes]], Iterable[str]]) -> str:
+    """Exercise 3: the lines of an event stream, each out as soon as it is complete."""
+    for name, reads in LINE_CASES:
+        want = lines_as_they_complete(reads)
+        source = _Reads(reads)
+        result, error = call(3, sse_lines, source)
+        if error:
+            return error
+        got: list[tuple[str, int]] = []
+        try:
+            for line in result:
+                got.append((line, source.taken))
+        except NotImplementedError:
+            return failed(3, "sse_lines still raises NotImplementedError")
+        except Exception as raised:
+            return failed(3, f"{name} {reads!r}: {type(raised).__name__}: {raised}")
+        lines = [line for line, _taken in got]
+        want_lines = [line for line, _needed in want]
+        if lines != want_lines:
+            return failed(3, f"{name} {reads!r}: expected the lines {want_lines!r}, got {lines!r}")
+        for (line, taken), (_line, needed) in zip(got, want, strict=True):
+            if taken > needed:
+                return failed(3, f"{name} {reads!r}: the line {line!r} was complete after read "
+                                 f"{needed} but came out only after read {taken}: yield each line "
+                                 "as soon as its line ending arrives (the next read may be a "
+                                 "heartbeat 15 s later)")
     return passed(3)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import codecs
 import re
-import zlib
+from collections.abc import Iterable, Iterator
 
 LINE_ENDING = re.compile(r"\r\n|\r|\n")  # the only three line endings SSE knows
 
 
 def format_sse(data: str, event: str | None = None, id: str | None = None) -> bytes:
-    """One `data:` line per line of data; a line break in `event` would end the field early."""
-    if event is not None and LINE_ENDING.search(event):
-        raise ValueError(f"event type must not contain a line break: {event!r}")
+    """One `data:` line per line of data, cut at every line ending a reader knows (a lone CR
+    too: sent as it is, it would end the line and the reader would lose the rest). A line break
+    in `event` or `id` would end that field early, so it is refused."""
+    for name, value in (("event", event), ("id", id)):
+        if value is not None and LINE_ENDING.search(value):
+            raise ValueError(f"{name} must not contain a line break: {value!r}")
     lines = []
     if event is not None:
         lines.append(f"event: {event}")
@@ -45,10 +49,26 @@ def parse_sse(text: str) -> list[tuple[str, str]]:
     return events
 
 
-def gzip_for_streaming(events: list[bytes]) -> list[bytes]:
-    """Z_SYNC_FLUSH after each event pushes out everything compressed so far, so the client
-    can decompress that event now; the final flush adds the gzip trailer."""
-    compressor = zlib.compressobj(wbits=31)
-    pieces = [compressor.compress(event) + compressor.flush(zlib.Z_SYNC_FLUSH) for event in events]
-    pieces[-1] += compressor.flush()
-    return pieces
+def sse_lines(reads: Iterable[bytes]) -> Iterator[str]:
+    """Cut an event stream into lines as the reads arrive. An incremental UTF-8 decoder keeps
+    half a character until the rest comes; a CR ends its line at once, and `after_cr`
+    remembers to skip an LF that follows it, even at the start of the next read (waiting to
+    see whether an LF follows would hold the event back until the server writes again)."""
+    utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    line, after_cr, at_start = "", False, True
+    for data in reads:
+        text = utf8.decode(data)
+        if at_start and text:  # the first decoded character decides (a BOM may be split)
+            at_start = False
+            text = text.removeprefix("\ufeff")
+        if not text:
+            continue  # half a character: nothing to cut yet
+        if after_cr:
+            text = text.removeprefix("\n")
+        after_cr = text.endswith("\r")
+        *complete, rest = LINE_ENDING.split(text)  # only CRLF, CR and LF end lines
+        for piece in complete:
+            yield line + piece
+            line = ""
+        line += rest
+    # a last line without its line ending is not a line
