@@ -113,6 +113,28 @@ def arrival_timeline(timings: Sequence[StreamTiming], ax: Axes | None = None) ->
     return ax.figure
 
 
+def gap_profile(timings: Sequence[StreamTiming], ax: Axes | None = None) -> Figure:
+    """Each gap between two text pieces, at the moment the later piece arrived (log scale).
+
+    The typing rhythm as the reader lives it: a steady stream is a flat band of short gaps; a
+    stall is one point far above the band, and the text stood still for that long.
+    """
+    ax = _axes(ax)
+    for index, timing in enumerate(timings):
+        _require_text(timing)
+        if len(timing.arrivals) < 2:
+            raise ValueError(f"timing {timing.label!r} has fewer than two pieces: no gaps to draw")
+        gaps_ms = [gap * 1000 for gap in timing.gaps]
+        ax.plot(timing.arrivals[1:], gaps_ms, "o", markersize=5, alpha=0.8, label=timing.label,
+                color=colour_for(timing.label, index))
+    ax.set_yscale("log")
+    _style(ax, "Gaps between text pieces", "seconds after the request",
+           "gap before this piece (ms, log scale)")
+    ax.set_xlim(left=0)
+    ax.legend(fontsize=FONT_SIZE - 2, loc="upper left")
+    return ax.figure
+
+
 # --- 3. many runs -----------------------------------------------------------------------------
 
 

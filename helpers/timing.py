@@ -24,6 +24,7 @@ Typical use::
 from __future__ import annotations
 
 import inspect
+import math
 import time
 from collections.abc import (
     AsyncIterable,
@@ -161,6 +162,21 @@ class StreamTiming:
         rate = self.tokens_per_second
         lines.append(f"  speed after first:   {'n/a' if rate is None else f'{rate:.1f} tokens/s'}")
         return "\n".join(lines)
+
+
+def percentile(values: Iterable[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile: the smallest value that at least ``p`` % of the
+    values do not exceed. ``percentile(gaps, 50)`` is a median that is always one of the gaps.
+
+    With n values, p99 is the largest as long as n <= 100: one stall among 39 gaps *is* the p99.
+    """
+    ordered = sorted(values)
+    if not ordered:
+        raise ValueError("percentile of no values")
+    if not 0 < p <= 100:
+        raise ValueError(f"p must be in (0, 100], got {p}")
+    rank = math.ceil(p * len(ordered) / 100)  # 1-based; p * n first: 90 * 10 / 100 is 9.0 exactly
+    return ordered[rank - 1]
 
 
 def format_ms(seconds: float | None) -> str:

@@ -14,6 +14,7 @@ from helpers.charts import (
     MEDIAN_WIDTH,
     arrival_timeline,
     colour_for,
+    gap_profile,
     latency_by_length,
     latency_distribution,
     perceived_vs_actual,
@@ -141,3 +142,25 @@ def test_unfinished_timing_gives_a_clear_error():
         perceived_vs_actual([running])
     with pytest.raises(ValueError, match="has no text"):
         arrival_timeline([StreamTiming(label="empty")])
+
+
+def test_gap_profile_plots_each_gap_at_the_later_arrival_in_ms():
+    steady = streamed(0.2, 0.01, list("abcd"))
+    stalled = StreamTiming(label="streamed, one stall", started=0.0)
+    for piece, moment in zip("abcd", [0.2, 0.21, 0.71, 0.72], strict=True):
+        stalled.record(piece, now=moment)
+    stalled.finish(completed=True, now=0.72)
+    fig = gap_profile([steady, stalled])
+    ax = fig.axes[0]
+    assert ax.get_yscale() == "log"
+    first, second = ax.lines
+    np.testing.assert_allclose(first.get_xdata(), [0.21, 0.22, 0.23])
+    np.testing.assert_allclose(first.get_ydata(), [10, 10, 10])
+    np.testing.assert_allclose(second.get_ydata(), [10, 500, 10])
+    assert first.get_color() == colour_for("streamed")
+    assert renders(fig)
+
+
+def test_gap_profile_needs_two_pieces():
+    with pytest.raises(ValueError, match="fewer than two pieces"):
+        gap_profile([blocking(1.0, "all at once")])

@@ -18,6 +18,7 @@ from helpers.timing import (
     format_ms,
     format_s,
     kind_of,
+    percentile,
     text_of,
     text_of_result,
     time_blocking,
@@ -327,3 +328,18 @@ def test_atime_blocking_runs_beside_a_stream():
     (result, blocking), streamed = asyncio.run(main())
     assert result == "done" and blocking.text == "done"
     assert streamed.ttft < blocking.ttft  # 10 ms vs 30 ms of real sleeping, on one event loop
+
+
+def test_percentile_is_nearest_rank():
+    gaps = [0.005] * 38 + [0.5]  # 39 gaps, one stall
+    assert percentile(gaps, 50) == 0.005
+    assert percentile(gaps, 90) == 0.005
+    assert percentile(gaps, 99) == 0.5  # n <= 100: p99 is the largest
+    assert percentile([0.5] + [0.005] * 199, 99) == 0.005  # 1 in 200 hides above p99
+    assert percentile(range(1, 11), 90) == 9  # 90 * 10 / 100 is exact: no rounding up to 10
+    assert percentile([3, 1, 2], 100) == 3
+    assert percentile([3, 1, 2], 1) == 1
+    with pytest.raises(ValueError, match="no values"):
+        percentile([], 50)
+    with pytest.raises(ValueError, match="p must be"):
+        percentile([1], 0)
