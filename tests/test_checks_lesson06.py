@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 import jiter
 import pytest
 from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
@@ -25,7 +23,85 @@ def test_exercise_1_passes_reference(solution):
     assert_passes(lesson06.check_exercise_1(solution.row_final_at), 1)
 
 
-def test_exercise_1_fails_when_a_row_counts_as_soon_as_it_appears():
+def test_exercise_1_passes_closing_the_array_by_hand():
+    """Another right answer: end the prefix with "]" and parse it strictly."""
+
+    def closed_rows(text):
+        body = text.rstrip()
+        body = body[:-1] if body.endswith(",") else body
+        for candidate in (body + "]", body):
+            try:
+                return len(jiter.from_json(candidate.encode()))
+            except ValueError:
+                pass
+        return 0 if not text.strip() else max(0, len(rows_partial(text)) - 1)
+
+    def row_final_at(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            if closed_rows(text) >= row:
+                return moment
+        return None
+
+    assert_passes(lesson06.check_exercise_1(row_final_at), 1)
+
+
+def rows_partial(text):
+    return jiter.from_json(text.encode(), partial_mode="trailing-strings")
+
+
+def test_exercise_1_fails_section_4s_rule_as_too_late(solution):
+    """The old check wanted this (3.0 for the row whose "}" came at 2.0): now it is late."""
+
+    def next_row_begun(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            final, _ = solution.rows_so_far(text)
+            if len(final) >= row:
+                return moment
+        return None
+
+    assert_fails(lesson06.check_exercise_1(next_row_begun), 1, "row 1 is finished at 2.0",
+                 "got 3.0", "closing }")
+
+
+def test_exercise_1_fails_counting_braces_blindly():
+    def count_braces(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            if text.count("}") >= row:
+                return moment
+        return None
+
+    assert_fails(lesson06.check_exercise_1(count_braces), 1, "row 1 is finished at 0.2",
+                 "got 0.1", "nested")
+
+
+def test_exercise_1_fails_a_scanner_that_ignores_escapes():
+    def no_escapes(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            depth, closed, in_string = 0, 0, False
+            for char in text:
+                if char == '"':
+                    in_string = not in_string
+                elif not in_string and char in "[{":
+                    depth += 1
+                elif not in_string and char in "]}":
+                    depth -= 1
+                    closed += char == "}" and depth == 1
+            if closed >= row:
+                return moment
+        return None
+
+    assert_fails(lesson06.check_exercise_1(no_escapes), 1, "'[{\"say\": ", "escaped quote")
+
+
+def test_exercise_1_fails_trusting_the_partial_parse():
     """The classic mistake: trusting the partial parse's last row."""
 
     def as_soon_as_seen(pieces, arrivals, row):
@@ -36,60 +112,120 @@ def test_exercise_1_fails_when_a_row_counts_as_soon_as_it_appears():
                 return moment
         return None
 
-    message = lesson06.check_exercise_1(as_soon_as_seen)
-    assert_fails(message, 1)
-    assert "row 1 is final at 0.4" in message
-
-
-def test_exercise_1_fails_when_the_closing_bracket_is_ignored(solution):
-    """Only 'the next row has begun' counts: the last row is never final."""
-
-    def next_row_only(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            if text.strip():
-                rows = jiter.from_json(text.encode(), partial_mode=True)
-                if len(rows) > row:
-                    return moment
-        return None
-
-    assert_fails(lesson06.check_exercise_1(next_row_only), 1)
+    assert_fails(lesson06.check_exercise_1(as_soon_as_seen), 1, "row 1 is finished at 2.0",
+                 "got 1.0")
 
 
 # --------------------------------------------------------------------------- exercise 2
 
 
+def stream_rows(pieces, key, *, final_at_end=True, strict=True, last_early=False):
+    """The shapes of answer the tests below vary: rows[:-1] while arriving, the rest at the end."""
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        if not text.strip():
+            continue
+        value = jiter.from_json(text.encode(), partial_mode="trailing-strings")
+        rows = value.get(key, []) if isinstance(value, dict) else []
+        upto = len(rows) if last_early else len(rows) - 1
+        for row in rows[sent:upto]:
+            yield row
+            sent += 1
+    if not final_at_end:
+        return
+    if strict:
+        rows = jiter.from_json(text.encode())[key]
+    else:
+        rows = jiter.from_json(text.encode(), partial_mode="trailing-strings").get(key, [])
+    yield from rows[sent:]
+
+
 def test_exercise_2_passes_reference(solution):
-    assert_passes(lesson06.check_exercise_2(solution.row_html), 2)
+    assert_passes(lesson06.check_exercise_2(solution.rows_as_final), 2)
 
 
-def cells(row, columns, show):
-    return "<tr>" + "".join(f"<td>{show(row.get(c))}</td>" for c in columns) + "</tr>"
+def test_exercise_2_passes_a_closing_brace_answer_that_checks_strictly_each_time(solution):
+    """Another right answer: rows yielded at their "}" (exercise 1's scanner), and a strict
+    parse tried after every piece, so garbage after a valid document fails at once."""
+
+    def rows_as_final(pieces, key):
+        text, sent, valid_once = "", 0, False
+        for piece in pieces:
+            text += piece
+            try:
+                jiter.from_json(text.encode())
+                valid_once = True
+            except ValueError:
+                if valid_once:
+                    raise
+            start = text.find("[", text.find(f'"{key}"'))
+            if text.find(f'"{key}"') < 0 or start < 0:
+                continue
+            closed = solution.rows_closed(text[start:])
+            if closed > sent:
+                rows = jiter.from_json(text[start:].encode(), partial_mode="trailing-strings")
+                yield from rows[sent:closed]
+                sent = closed
+        jiter.from_json(text.encode())
+
+    assert_passes(lesson06.check_exercise_2(rows_as_final), 2)
 
 
-def test_exercise_2_fails_unescaped_values():
-    def raw(row, columns):  # the lesson's first table_html did this
-        return cells(row, columns, lambda v: "" if v is None else str(v))
+def test_exercise_2_fails_reusing_rows_so_far_on_an_object(solution):
+    def reuse(pieces, key):  # section 4's function expects an array at the root
+        text, sent = "", 0
+        for piece in pieces:
+            text += piece
+            final, _ = solution.rows_so_far(text)
+            yield from final[sent:]
+            sent = len(final)
 
-    assert_fails(lesson06.check_exercise_2(raw), 2, "<img> tag", "escape every value")
-
-
-def test_exercise_2_fails_escaping_in_the_wrong_order():
-    def lt_then_amp(value):  # turns the &lt; it just made into &amp;lt;
-        return str(value).replace("<", "&lt;").replace("&", "&amp;")
-
-    def wrong_order(row, columns):
-        return cells(row, columns, lambda v: "" if v is None else lt_then_amp(v))
-
-    assert_fails(lesson06.check_exercise_2(wrong_order), 2, "escaped twice")
+    assert_fails(lesson06.check_exercise_2(reuse), 2, "raised TypeError", "expected a JSON array")
 
 
-def test_exercise_2_fails_showing_none_for_a_missing_column():
-    def none_shown(row, columns):
-        return cells(row, columns, lambda v: html.escape(str(v)))
+def test_exercise_2_fails_without_the_strict_check():
+    def forgiving(pieces, key):
+        return stream_rows(pieces, key, strict=False)
 
-    assert_fails(lesson06.check_exercise_2(none_shown), 2, "'None'")
+    assert_fails(lesson06.check_exercise_2(forgiving), 2, "no ValueError at the end", "cut short")
+
+
+def test_exercise_2_fails_collecting_everything_first():
+    def at_the_end(pieces, key):
+        text = "".join(pieces)
+        return iter(jiter.from_json(text.encode())[key])
+
+    assert_fails(lesson06.check_exercise_2(at_the_end), 2, "it was final after 4",
+                 "as soon as it is final")
+
+
+def test_exercise_2_fails_yielding_the_row_still_being_written():
+    def too_early(pieces, key):
+        return stream_rows(pieces, key, last_early=True)
+
+    assert_fails(lesson06.check_exercise_2(too_early), 2, "after 2 pieces, before its } arrived")
+
+
+def test_exercise_2_fails_a_row_yielded_twice():
+    def twice(pieces, key):  # yields every final row again at each piece, as a redraw would
+        text = ""
+        for piece in pieces:
+            text += piece
+            if text.strip():
+                value = jiter.from_json(text.encode(), partial_mode="trailing-strings")
+                yield from value.get(key, [])[:-1]
+        yield from jiter.from_json(text.encode())[key]
+
+    assert_fails(lesson06.check_exercise_2(twice), 2, "row 2 yielded was {'name': 'Mercury'",
+                 "each row once")
+
+
+def test_exercise_2_fails_forgetting_the_last_row():
+    def no_last_row(pieces, key):
+        return stream_rows(pieces, key, final_at_end=False)
+
+    assert_fails(lesson06.check_exercise_2(no_last_row), 2, "Venus")
 
 
 # --------------------------------------------------------------------------- exercise 3

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import html
 import re
+from collections.abc import Iterable, Iterator
 
 import jiter
 
@@ -22,23 +22,64 @@ def rows_so_far(text: str) -> tuple[list, object]:
     return rows[:-1], (rows[-1] if rows else None)
 
 
+def rows_closed(text: str) -> int:
+    """How many rows of a JSON array have their closing brace in `text` (a prefix).
+
+    A small scanner: depth counts the open brackets; inside a string nothing counts, and a
+    backslash hides the next character (so an escaped quote does not end the string).
+    """
+    depth, closed, in_string, escaped = 0, 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+            if char == "}" and depth == 1:  # back to the array's own level: a row ended
+                closed += 1
+    return closed
+
+
 def row_final_at(pieces: list[str], arrivals: list[float], row: int) -> float | None:
-    """Replay the pieces; the first arrival after which `row` is among the final rows."""
+    """The arrival of the piece that brought row number `row`'s closing brace."""
     text = ""
     for piece, moment in zip(pieces, arrivals, strict=True):
         text += piece
-        final, _ = rows_so_far(text)
-        if len(final) >= row:
+        if rows_closed(text) >= row:
             return moment
     return None
 
 
-def row_html(row: dict, columns: list[str]) -> str:
-    """One <tr>: every value escaped, because model output is text, not markup."""
-    cells = "".join(
-        f"<td>{html.escape('' if row.get(c) is None else str(row.get(c)))}</td>" for c in columns
-    )
-    return f"<tr>{cells}</tr>"
+def rows_as_final(pieces: Iterable[str], key: str) -> Iterator[dict]:
+    """Rows of the array at `key` as they become final (section 4's rule); strict check at the end.
+
+    While the text is arriving, every row but the last one partial mode shows is final (the next
+    one has begun). The last row is final only when the whole text parses strictly, and that
+    strict parse is also what raises ValueError for a text that was cut short or has garbage.
+    """
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        if not text.strip():
+            continue
+        value = jiter.from_json(text.encode(), partial_mode="trailing-strings")
+        rows = value.get(key, []) if isinstance(value, dict) else []
+        for row in rows[sent : len(rows) - 1]:
+            yield row
+            sent += 1
+    whole = jiter.from_json(text.encode())  # ValueError unless the whole text is valid JSON
+    rows = whole.get(key) if isinstance(whole, dict) else None
+    if not isinstance(rows, list):
+        raise ValueError(f"no array at {key!r} in the answer")
+    yield from rows[sent:]
 
 
 _OPENING_LINE = re.compile(r"```[^\n]*\n")
