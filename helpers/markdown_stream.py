@@ -146,7 +146,7 @@ class IncrementalMarkdown:
         self._carry = ""
         self._parts.append(text)
         self._pending += text
-        added = self._finish_blocks()
+        added = self._finish_blocks(final=True)
         if self._pending.strip():
             added.append(self._render(self._pending))
             self.blocks.append(added[-1])
@@ -167,15 +167,22 @@ class IncrementalMarkdown:
         self.open_html = open_html
         return RenderUpdate(added=added, open_html=open_html, open_changed=changed)
 
-    def _finish_blocks(self) -> list[str]:
-        """Render and drop every block of the pending text that a later block proves finished."""
-        complete_end = self._pending.rfind("\n") + 1
+    def _finish_blocks(self, final: bool = False) -> list[str]:
+        """Render and drop every block of the pending text that a later block proves finished.
+
+        Only complete lines count ("2" could still become "2. ", the next item of a list above
+        it), except at the end, when the last line is as complete as it will ever be.
+        """
+        complete_end = len(self._pending) if final else self._pending.rfind("\n") + 1
         if complete_end == 0:
             return []
-        lines = self._pending[:complete_end].split("\n")[:-1]
+        source = self._pending[:complete_end]
+        if not source.endswith("\n"):
+            source += "\n"
+        lines = source.split("\n")[:-1]
         starts = [
             token.map
-            for token in self._md.parse(self._pending[:complete_end])
+            for token in self._md.parse(source)
             if token.level == 0 and token.nesting >= 0 and token.map is not None
         ]
         if len(starts) < 2:

@@ -18,6 +18,12 @@ Three ideas, each small:
 Without a frontend (nbconvert, nbval) the widgets still update their values, nobody sees
 them, and ``view.report()`` gives the plain-text result to print.
 
+``LiveTokenView(markdown=True)`` shows the answer as Markdown instead, through
+``helpers.markdown_stream.IncrementalMarkdown`` (safe HTML, rendered as it grows) and sends only
+what changed: each finished block becomes its own small HTML widget, sent once and never again,
+and a redraw updates only the widget of the last, still-open block. Off by default: lesson 4
+shows the raw text first, one widget whose whole text is set on every redraw.
+
 The view is an explicit state machine::
 
     idle -> waiting -> streaming -> complete
@@ -35,10 +41,12 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from helpers.markdown_stream import IncrementalMarkdown
 from helpers.timing import StreamTiming, atimed_stream, format_ms, format_s, text_of_result
 
 DEFAULT_THROTTLE = 0.05
 METRICS_EVERY = 0.1  # how often "elapsed" moves while no token arrives
+BLOCKS_PER_PAGE = 16  # markdown=True: finished blocks per box (see _append_block)
 FINAL_STATES = ("complete", "stopped", "failed")
 ALLOWED = {
     "idle": ("waiting",),
@@ -84,11 +92,24 @@ async def one_answer(call: Callable[[], Awaitable[Any]]) -> AsyncIterator[str]:
 
 
 class LiveTokenView:
-    """A text area that grows as tokens arrive, a metrics line, and a Stop button."""
+    """A text area that grows as tokens arrive, a metrics line, and a Stop button.
 
-    def __init__(self, label: str = "streamed", throttle: float = DEFAULT_THROTTLE):
+    ``markdown=True``: the answer is rendered as Markdown (``allow_images`` passes on to the
+    renderer); ``view.text`` is then a box of one HTML widget per block, the last one open.
+    """
+
+    def __init__(
+        self,
+        label: str = "streamed",
+        throttle: float = DEFAULT_THROTTLE,
+        *,
+        markdown: bool = False,
+        allow_images: bool = False,
+    ):
         self.label = label
         self.throttle = throttle
+        self.markdown = markdown
+        self.allow_images = allow_images
         self.state = "idle"
         self.timing = StreamTiming(label=label)
         self.error: BaseException | None = None
@@ -99,7 +120,16 @@ class LiveTokenView:
         self._stop_requested = False
 
         self.heading = widgets.HTML(f"<b>{html.escape(label)}</b>")
-        self.text = widgets.HTML(text_html(""), layout=widgets.Layout(width="100%"))
+        self.text: widgets.HTML | widgets.VBox
+        if markdown:
+            self._renderer = IncrementalMarkdown(allow_images=allow_images)
+            self._fed = 0  # how much of timing.text the renderer has seen
+            self._open_block = self._block_widget("")
+            self._open_block.add_class("kit-md-open")
+            self.text = widgets.VBox([self._open_block], layout=widgets.Layout(width="100%"))
+            self.text.add_class("kit-markdown")
+        else:
+            self.text = widgets.HTML(text_html(""), layout=widgets.Layout(width="100%"))
         self.text.add_class("kit-live-text")
         self.metrics = widgets.HTML("idle")
         self.metrics.add_class("kit-metrics")
@@ -131,11 +161,73 @@ class LiveTokenView:
             self._pending = None
         self._last_redraw = time.monotonic()
         self.redraws += 1
-        self.text.value = text_html(self.timing.text)
+        if self.markdown:
+            self._redraw_markdown()
+        else:
+            self.text.value = text_html(self.timing.text)
         line = metrics_text(self.timing, self.state)
         if self.error is not None:  # say why it failed; the text that arrived stays visible
             line += f" · {type(self.error).__name__}: {self.error}"
         self.metrics.value = html.escape(line)
+
+    @staticmethod
+    def _block_widget(value: str) -> widgets.HTML:
+        block = widgets.HTML(value, layout=widgets.Layout(width="100%", margin="0"))
+        block.add_class("kit-md-block")
+        return block
+
+    def _redraw_markdown(self) -> None:
+        """Feed what arrived since the last redraw; send new blocks once, then the open block.
+
+        A finished block gets its own widget (one comm_open carrying its HTML, never updated)
+        and joins a page of at most BLOCKS_PER_PAGE blocks, whose children list (model ids, ~50
+        bytes each) is sent again; the open block's widget gets its new HTML only when it
+        changed. The final redraw ends the renderer: the open block's widget shows the text as
+        it really is, and stays.
+        """
+        text = self.timing.text
+        update = self._renderer.feed(text[self._fed :])
+        self._fed = len(text)
+        added, open_html = update.added, update.open_html
+        if self.state in FINAL_STATES and not self._renderer.ended:
+            ending = self._renderer.end().added or [""]  # what was open, exactly as sent
+            added, open_html = [*added, *ending[:-1]], ending[-1]  # the last stays in place
+            self._open_block.remove_class("kit-md-open")
+        for block in added:
+            self._append_block(self._block_widget(block))
+        if open_html != self._open_block.value:
+            self._open_block.value = open_html
+
+    def _append_block(self, block: widgets.HTML) -> None:
+        """A finished block joins a page of BLOCKS_PER_PAGE: a children list resent stays short."""
+        pages = self.text.children[:-1]
+        if pages and len(pages[-1].children) < BLOCKS_PER_PAGE:
+            pages[-1].children = (*pages[-1].children, block)
+            return
+        page = widgets.VBox([block], layout=widgets.Layout(width="100%"))
+        page.add_class("kit-md-page")
+        self.text.children = (*pages, page, self._open_block)
+
+    def markdown_blocks(self) -> list[widgets.HTML]:
+        """The block widgets in order, the open (or last) one included ([] without markdown)."""
+        if not self.markdown:
+            return []
+        pages = self.text.children[:-1]
+        return [*(block for page in pages for block in page.children), self._open_block]
+
+    def _reset_markdown(self) -> None:
+        if not self.markdown:
+            return
+        self._renderer = IncrementalMarkdown(allow_images=self.allow_images)
+        self._fed = 0
+        for page in self.text.children[:-1]:
+            for block in page.children:
+                block.close()
+            page.close()
+        self._open_block.value = ""
+        if "kit-md-open" not in self._open_block._dom_classes:
+            self._open_block.add_class("kit-md-open")
+        self.text.children = (self._open_block,)
 
     def request_redraw(self) -> None:
         """Redraw now if the last redraw is ``throttle`` old, else once it is (one pending max)."""
@@ -165,6 +257,7 @@ class LiveTokenView:
             raise RuntimeError("this view is already running a stream; make a new view")
         self._stop_requested = False
         self.error = None
+        self._reset_markdown()
         timed = atimed_stream(source, label=self.label)
         self.timing = timed.timing
         self._enter("waiting")

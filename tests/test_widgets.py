@@ -6,11 +6,14 @@ reach a few tokens, the server to notice a closed connection) it polls with a ge
 """
 
 import asyncio
+import json
 import time
 
+import comm
 import pytest
 from openai import AsyncOpenAI
 
+from helpers.markdown_stream import render_markdown
 from helpers.server import LocalServer
 from helpers.timing import StreamTiming
 from helpers.widgets import LiveTokenView, RaceView, metrics_text, text_html
@@ -209,6 +212,139 @@ def test_race_stop_buttons_work_while_the_race_runs_in_the_background():
     race, blocking, streamed = asyncio.run(main())
     assert race.blocking.state == "stopped" and blocking.text == ""
     assert race.streamed.state == "complete" and streamed.text == "w0 w1 w2 "
+
+
+# --- markdown=True: rendered as it grows, only what changed is sent ----------------------------
+
+MARKDOWN = (
+    "# Streaming\n\nIt shows **each token** as it arrives.\n\n- first\n- second\n\n"
+    "```python\nfor event in stream:\n\n    print(event)\n```\n\n"
+    "| a | b |\n|---|---|\n| 1 | 2 |\n\n"
+    "Done, *really* <img src=x onerror=alert(1)>."
+)
+
+
+async def pieces(text: str, size: int = 3, gap: float = 0.0):
+    for index in range(0, len(text), size):
+        await asyncio.sleep(gap)
+        yield text[index : index + size]
+
+
+def shown_html(view: LiveTokenView) -> str:
+    return "".join(block.value for block in view.markdown_blocks())
+
+
+def test_markdown_is_off_by_default_and_lesson_4_still_sees_raw_text():
+    view = LiveTokenView()
+    assert view.markdown is False and isinstance(view.text.value, str)
+    assert asyncio.run(view.run(lambda: pieces("**raw**"))).text == "**raw**"
+    assert view.text.value == text_html("**raw**")
+
+
+def test_markdown_view_ends_equal_to_the_whole_render_and_is_safe():
+    async def main():
+        view = LiveTokenView(throttle=0.0, markdown=True)
+        await view.run(lambda: pieces(MARKDOWN, 3, 0.001))
+        return view
+
+    view = asyncio.run(main())
+    assert shown_html(view) == render_markdown(MARKDOWN)
+    assert "<strong>each token</strong>" in shown_html(view) and "<img" not in shown_html(view)
+    assert "kit-live-text" in view.text._dom_classes and "kit-markdown" in view.text._dom_classes
+    blocks = view.markdown_blocks()
+    assert len(blocks) == 6  # heading, paragraph, list, code, table, last paragraph
+    assert "kit-md-open" not in blocks[-1]._dom_classes  # nothing is open any more
+    assert view.report().startswith(MARKDOWN)
+
+
+class Changes(list):
+    def append_change(self, change) -> None:
+        self.append(change["new"])
+
+
+def test_markdown_blocks_are_sent_once_and_only_the_open_block_is_redrawn():
+    values: dict[int, list[str]] = {}
+
+    async def main():
+        view = LiveTokenView(throttle=0.0, markdown=True)
+
+        def watch_blocks(_change=None):
+            for block in view.markdown_blocks()[:-1]:
+                if id(block) not in values:
+                    values[id(block)] = Changes([block.value])
+                    block.observe(values[id(block)].append_change, names="value")
+            for page in view.text.children[:-1]:
+                if id(page) not in values:
+                    values[id(page)] = Changes()
+                    page.observe(watch_blocks, names="children")
+
+        view.text.observe(watch_blocks, names="children")
+        await view.run(lambda: pieces(MARKDOWN, 2, 0.001))
+        return view
+
+    view = asyncio.run(main())
+    for block in view.markdown_blocks()[:-1]:
+        assert values[id(block)] == [block.value], "a finished block was sent again"
+    assert view.redraws > 20 and view._renderer.ended
+
+
+def test_markdown_messages_stay_small_while_the_plain_view_resends_everything(monkeypatch):
+    """Each comm message's data, as a kernel would send it (DummyComm stands in for it here)."""
+    sizes: list[int] = []
+
+    def publish_msg(self, msg_type, data=None, metadata=None, buffers=None, **keys):
+        sizes.append(len(json.dumps(data)))
+
+    monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
+    long_answer = "\n\n".join(f"Paragraph {i} says **something** useful." for i in range(60))
+
+    def largest(markdown: bool) -> int:
+        sizes.clear()
+        view = LiveTokenView(throttle=0.0, markdown=markdown)
+        asyncio.run(view.run(lambda: pieces(long_answer, 4)))
+        return max(sizes[-100:])  # the end of the answer, where the plain view's text is long
+
+    assert largest(markdown=False) > len(long_answer)  # the whole text, again and again
+    # bounded by the answer's shape, not its length: a new widget's whole state, a page's 16 ids
+    assert largest(markdown=True) < 1500
+
+
+def test_markdown_shows_an_unclosed_marker_closed_while_open():
+    async def main():
+        view = LiveTokenView(throttle=0.0, markdown=True)
+        seen: list[str] = []
+        view.markdown_blocks()[-1].observe(lambda c: seen.append(c["new"]), names="value")
+        await view.run(lambda: pieces("Say **bold words** now", 2, 0.001))
+        return seen
+
+    seen = asyncio.run(main())
+    assert all("**" not in value for value in seen), seen
+    assert seen[-1] == "<p>Say <strong>bold words</strong> now</p>\n"
+
+
+def test_markdown_view_runs_again_from_a_clean_slate():
+    async def main():
+        view = LiveTokenView(throttle=0.0, markdown=True)
+        await view.run(lambda: pieces("# One\n\ntext\n", 4))
+        await view.run(lambda: pieces("Two", 4))
+        return view
+
+    view = asyncio.run(main())
+    assert shown_html(view) == "<p>Two</p>\n" and len(view.markdown_blocks()) == 1
+
+
+def test_markdown_stopped_midway_shows_what_arrived_rendered_as_sent():
+    async def main():
+        view = LiveTokenView(throttle=0.01, markdown=True)
+        task = view.start(lambda: pieces(MARKDOWN * 20, 2, 0.002))
+        await wait_until(lambda: len(view.timing.text) > 200)
+        view.stop()
+        await task
+        return view
+
+    view = asyncio.run(main())
+    assert view.state == "stopped"
+    assert shown_html(view) == render_markdown(view.timing.text)
 
 
 # --- with the real SDK and the real local server ----------------------------------------------
