@@ -7,32 +7,63 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
+from typing import Any
 
-from helpers.checks import call, failed, passed, with_args_tuple
+from helpers.checks import call, failed, passed, with_args, with_args_tuple
 
 _call = partial(call, show_call=with_args_tuple)  # a crash's message shows the arguments
 
 
-# (sequence numbers as received, expected (lost, duplicated))
-AUDIT_CASES = [
-    ([0, 1, 2, 3, 4], (0, 0)),
-    ([0, 1, 2, 2, 3, 4], (0, 1)),  # a replay that started one event too early
-    ([0, 1, 3, 4], (1, 0)),  # a replay that started one event too late
-    ([0, 1, 4, 2, 2, 2], (1, 2)),  # out of order, 3 never came, 2 three times
-    ([5, 6, 7], (0, 0)),  # a stream resumed from the middle starts there
-    ([], (0, 0)),
+# --------------------------------------------------------------------------- exercise 1
+
+
+def _stream(*pairs: tuple[int, str]) -> list[dict[str, Any]]:
+    return [{"type": kind, "sequence_number": number} for number, kind in pairs]
+
+
+def _plain(numbers: list[int], last: str | None = "response.completed") -> list[dict[str, Any]]:
+    """Events with these numbers; the highest number is `last` (None: a delta like the rest)."""
+    top = max(numbers, default=-1)
+    kind = "response.output_text.delta"
+    return _stream(*((n, last if (n == top and last) else kind) for n in numbers))
+
+
+# (what the client received, in arrival order; expected (missing, tail_lost); why)
+AUDIT_CASES: list[tuple[list[dict[str, Any]], tuple[list[int], bool], str]] = [
+    (_plain([0, 1, 2, 3, 4, 5]), ([], False), "a whole stream"),
+    (_plain([0, 1, 2, 3, 4], last=None), ([], True),
+     "no final event: the connection ended and the numbers alone look fine"),
+    (_plain([0, 1, 3, 4]), ([2], False), "a resume that started one event too late"),
+    (_plain([0, 1, 2, 2, 3]), ([], False), "a resume that started one event too early: a repeat "
+     "loses nothing"),
+    (_plain([2, 3, 4, 5]), ([0, 1], False), "every stream starts at 0 (response.created)"),
+    (_stream((0, "response.created"), (1, "response.in_progress"), (3, "response.completed"),
+             (2, "response.output_text.delta")), ([], False),
+     "records merged from two connections need not be in order"),
+    (_plain([0, 1, 2], last="response.failed"), ([], False), "response.failed ends a stream too"),
+    (_plain([0, 1, 2], last="response.incomplete"), ([], False), "so does response.incomplete"),
+    (_plain([0, 2, 5], last=None), ([1, 3, 4], True), "gaps, and the end is lost too"),
+    ([], ([], True), "nothing arrived: even event 0 is missing, and so is the end"),
 ]
 
 
-def check_exercise_1(count_lost_and_duplicated: Callable[[list[int]], tuple[int, int]]) -> str:
-    """Exercise 1: audit a stream's sequence numbers: (lost, duplicated)."""
-    for numbers, want in AUDIT_CASES:
-        got, error = _call(1, count_lost_and_duplicated, list(numbers))
+def check_exercise_1(audit: Callable[[list[dict[str, Any]]], tuple[list[int], bool]]) -> str:
+    """Exercise 1: what a client is missing: the numbers never received, and a lost end."""
+    for events, want, why in AUDIT_CASES:
+        got, error = _call(1, audit, [dict(e) for e in events])
         if error:
             return error
-        if not isinstance(got, (tuple, list)) or tuple(got) != want:
-            return failed(1, f"for {numbers} expected (lost, duplicated) = {want}, got {got!r}")
+        if not isinstance(got, tuple | list) or len(got) != 2:
+            return failed(1, f"return (missing, tail_lost), got {got!r:.80}")
+        missing, tail_lost = got
+        right = isinstance(missing, list | tuple) and list(missing) == want[0]
+        if not right or not isinstance(tail_lost, int) or bool(tail_lost) is not want[1]:
+            shown = [(e["sequence_number"], e["type"].removeprefix("response.")) for e in events]
+            return failed(1, f"{why}. For {shown} expected {want}, got {got!r:.60}")
     return passed(1)
+
+
+# --------------------------------------------------------------------------- exercise 2
 
 
 class MiddleOfRange:
@@ -52,60 +83,71 @@ def _rounded(delays: object) -> object:
     return delays
 
 
-def check_exercise_2(backoff_delays: Callable[..., list[float]]) -> str:
-    """Exercise 2: exponential backoff with full jitter, capped, drawn from the given rng."""
-    bounds = [0.25, 0.5, 1.0, 2.0, 2.0, 2.0]  # base 0.25 doubling, capped at 2.0
-    rng = MiddleOfRange()
-    got, error = _call(2, backoff_delays, 6, 0.25, 2.0, rng)
-    if error:
-        return error
-    got = _rounded(got)
-    want = [b / 2 for b in bounds]
-    if got == want:
-        if rng.ranges and any(low != 0 for low, _ in rng.ranges):
+BASE, CAP = 0.25, 2.0
+# (events each connection delivered before it ended, the bound of the wait after each one)
+DELAY_CASES: list[tuple[list[int], list[float]]] = [
+    ([0, 0, 0, 0, 0, 0], [0.5, 1.0, 2.0, 2.0, 2.0, 2.0]),  # a server that is down
+    ([12, 0, 0, 30, 0, 5], [0.25, 0.5, 1.0, 0.25, 0.5, 0.25]),  # progress starts again at base
+    ([40, 40, 40, 40], [0.25, 0.25, 0.25, 0.25]),  # a train in tunnels: every reconnect works
+    ([], []),
+]
+
+
+def check_exercise_2(reconnect_delays: Callable[..., list[float]]) -> str:
+    """Exercise 2: full-jitter backoff that starts again after a connection that made progress."""
+    for delivered, bounds in DELAY_CASES:
+        rng = MiddleOfRange()
+        got, error = call(2, reconnect_delays, list(delivered), BASE, CAP, rng,
+                          show_call=with_args)
+        if error:
+            return error
+        got, want = _rounded(got), [b / 2 for b in bounds]
+        if got == want and not any(low != 0 for low, _ in rng.ranges):
+            continue
+        if got == want:
             return failed(2, f"full jitter draws from 0 up to the bound, not from {rng.ranges}")
-    elif got == bounds:
-        return failed(2, f"got {got}: no jitter, so every client that dropped at the same moment "
-                         "reconnects at the same moment again (draw each delay with rng.uniform)")
-    elif not rng.ranges:
-        return failed(2, f"got {got}: draw each delay from the rng you are given (rng.uniform), "
-                         "so it can be tested and seeded")
-    elif isinstance(got, list) and any(isinstance(d, int | float) and d > 2.0 for d in got):
-        return failed(2, f"got {got}: no delay may exceed the cap (2.0 s)")
-    else:
-        return failed(2, f"with base 0.25 s and cap 2.0 s the bounds are {bounds}; with an rng "
-                         f"that picks the middle of uniform(0, bound), expected {want}, got {got}")
-    got, error = _call(2, backoff_delays, 0, 0.25, 2.0, MiddleOfRange())
-    if error:
-        return error
-    if list(got) != []:
-        return failed(2, f"0 attempts need no delays: expected [], got {got!r}")
+        if got == bounds and bounds:
+            return failed(2, f"for {delivered} got {got}: no jitter, so clients that dropped "
+                             "together reconnect together (draw each wait with rng.uniform)")
+        if not rng.ranges and bounds:
+            return failed(2, f"for {delivered} got {got}: draw each wait from the rng you are "
+                             "given (rng.uniform), so it can be tested and seeded")
+        if isinstance(got, list) and any(isinstance(d, int | float) and d > CAP for d in got):
+            return failed(2, f"for {delivered} got {got}: no wait may exceed the cap ({CAP} s)")
+        return failed(2, f"events per connection {delivered}, base {BASE} s, cap {CAP} s: the "
+                         f"bounds are {bounds}; with an rng that picks the middle of uniform(0, "
+                         f"bound) expected {want}, got {got}")
     return passed(2)
 
 
-IDS = ["0", "1", "2", "3", "4"]
+# --------------------------------------------------------------------------- exercise 3
+
+LIVE = list(range(41))  # this server's copy holds events 0..40 of an answer still generating
+DONE = list(range(51))  # ...and here 0..50, event 50 being response.completed
+
+# (stored, finished, starting_after, expected, why)
+PLAN_CASES: list[tuple[list[int], bool, int | None, int | str, str]] = [
+    (LIVE, False, None, 0, "no starting_after: the whole stream"),
+    (LIVE, False, 10, 11, "the events after the one the client has"),
+    (DONE, True, 49, 50, "the last event is still to send"),
+    (DONE, True, 50, "204", "the client has the final event: nothing more will ever come"),
+    (LIVE, False, 40, 41, "the answer is still being generated: send 41 when it comes"),
+    (LIVE, False, 45, 46, "this copy lags: the client read 45 from a server whose copy is "
+     "ahead; wait for 46, do not refuse"),
+    (DONE, True, 51, "error", "the stream ended at 50: event 51 never existed"),
+    (LIVE, False, -3, "error", "no event has a negative number"),
+    (DONE, True, None, 0, "no starting_after: the whole stream, also when it is over"),
+]
 
 
-def check_exercise_3(ids_to_replay: Callable[[list[str], str | None], list[str]]) -> str:
-    """Exercise 3: the server side: which buffered ids a reconnecting client must get."""
-    cases = [("2", ["3", "4"]), ("0", ["1", "2", "3", "4"]), ("4", []), (None, IDS), ("", IDS)]
-    for last, want in cases:
-        got, error = _call(3, ids_to_replay, list(IDS), last)
+def check_exercise_3(resume_plan: Callable[[list[int], bool, int | None], int | str]) -> str:
+    """Exercise 3: a resume served from one server's copy of the store: from where, 204, error."""
+    for stored, finished, after, want, why in PLAN_CASES:
+        got, error = call(3, resume_plan, list(stored), finished, after, show_call=with_args)
         if error:
             return error
-        if not isinstance(got, (list, tuple)) or list(got) != want:
-            return failed(3, f"after Last-Event-ID {last!r} expected {want}, got {got!r}")
-    try:
-        got = ids_to_replay(list(IDS), "7")
-    except NotImplementedError:
-        return failed(3, "ids_to_replay still raises NotImplementedError")
-    except LookupError as error:
-        if "7" not in str(error):
-            return failed(3, f"the error for an unknown id should name it ('7'): {error}")
-        return passed(3)
-    except Exception as error:
-        return failed(3, f"an unknown id should raise LookupError, not {type(error).__name__}")
-    return failed(
-        3, f"an unknown id ('7') must raise LookupError naming it, not return {got!r}: "
-        "replaying everything would duplicate, replaying nothing would lose"
-    )
+        if got != want or isinstance(got, bool):
+            held = f"events 0..{stored[-1]}" + (" (the last one final)" if finished else "")
+            return failed(3, f"holding {held}, starting_after={after}: expected {want!r}, "
+                             f"got {got!r:.40} ({why})")
+    return passed(3)
