@@ -17,7 +17,7 @@ def test_stubs_fail(number: int) -> None:
 
 def test_reference_solutions_pass(solution) -> None:
     assert_passes(lesson09.check_exercise_1(solution.steer_outcome), 1)
-    assert_passes(lesson09.check_exercise_2(solution.split_at_steer), 2)
+    assert_passes(lesson09.check_exercise_2(solution.tokens_after_stop), 2)
     assert_passes(lesson09.check_exercise_3(solution.finish_sentence), 3)
 
 
@@ -55,23 +55,58 @@ def test_exercise_1_names_each_misreading(wrong, named) -> None:
     assert_fails(lesson09.check_exercise_1(wrong), 1, named)
 
 
-def test_exercise_2_rejects_splitting_at_steer_accepted() -> None:
-    def split_at_accepted(events):
-        before, after, current = [], [], None
-        current = before
-        for event in events:
-            if event["type"] == "response.steer.accepted":
-                current = after
-            elif event["type"] == "response.output_text.delta":
-                current.append(event["delta"])
-        return "".join(before), "".join(after)
+def test_exercise_2_passes_a_step_by_step_simulation() -> None:
+    """Another right answer: send tokens one gap apart and count those sent before the stop."""
 
-    assert_fails(lesson09.check_exercise_2(split_at_accepted), 2, "expected ('Hello,', ' world.')")
+    def simulate(way, one_way, rate, handshakes):
+        if way == "hang up":
+            return 0
+        waits = 1 + (handshakes if way == "cancel" else 0)
+        window = waits * 2 * one_way  # from the first token in flight to the stop's arrival
+        count, sent_at = 0, 1 / rate
+        while sent_at <= window:
+            count, sent_at = count + 1, sent_at + 1 / rate
+        return count
+
+    assert_passes(lesson09.check_exercise_2(simulate), 2)
+
+
+def test_exercise_2_rejects_forgetting_the_tokens_already_in_flight() -> None:
+    def one_way_only(way, one_way, rate, handshakes):
+        if way == "hang up":
+            return 0
+        return int(rate * one_way * (1 + (2 * handshakes if way == "cancel" else 0)))
+
+    assert_fails(lesson09.check_exercise_2(one_way_only), 2, "already on their way")
+
+
+def test_exercise_2_rejects_a_cancel_without_the_handshake() -> None:
+    def no_handshake(way, one_way, rate, handshakes):
+        return 0 if way == "hang up" else int(rate * 2 * one_way)
+
+    assert_fails(lesson09.check_exercise_2(no_handshake), 2, "TCP's handshake")
+
+
+def test_exercise_2_rejects_rounding_to_the_nearest() -> None:
+    def nearest(way, one_way, rate, handshakes):
+        if way == "hang up":
+            return 0
+        return round(rate * 2 * one_way * (1 + (handshakes if way == "cancel" else 0)))
+
+    assert_fails(lesson09.check_exercise_2(nearest), 2, "expected")
+
+
+def test_exercise_2_rejects_a_hang_up_that_counts_like_a_steer(solution) -> None:
+    def hang_up_like_steer(way, one_way, rate, handshakes):
+        way = "steer" if way == "hang up" else way
+        return solution.tokens_after_stop(way, one_way, rate, handshakes)
+
+    assert_fails(lesson09.check_exercise_2(hang_up_like_steer), 2, "stops showing at once")
 
 
 def test_exercise_2_reports_a_crash_without_raising() -> None:
-    def crashes(events):
-        return events[99]
+    def crashes(way, one_way, rate, handshakes):
+        return [][0]
 
     assert_fails(lesson09.check_exercise_2(crashes), 2, "IndexError")
 

@@ -59,45 +59,31 @@ def check_exercise_1(steer_outcome: Callable[[list[dict[str, Any]]], str]) -> st
 
 # --- exercise 2 -----------------------------------------------------------------------------------
 
-
-def _delta(text: str) -> dict[str, Any]:
-    return {"type": "response.output_text.delta", "delta": text}
-
-
-def _event(event_type: str) -> dict[str, Any]:
-    return {"type": event_type}
-
-
-_STEERED_CHAIN = [
-    _event("response.created"), _delta("Hel"), _delta("lo"),
-    _event("response.steer.accepted"),
-    _delta(","),  # sent before the server handled the steer: still the first response's text
-    _event("response.output_text.done"), _event("response.incomplete"),
-    _event("response.created"), _delta(" world"), _delta("."),
-    _event("response.output_text.done"), _event("response.completed"),
-]
-_STOPPED_CHAIN = [
-    _event("response.created"), _delta("Hi"), _event("response.steer.accepted"),
-    _event("response.incomplete"), _event("response.created"), _event("response.completed"),
-]
-_PLAIN = [_event("response.created"), _delta("a"), _delta("bc"), _event("response.completed")]
-
-SPLIT_CASES = [
-    (_STEERED_CHAIN, ("Hello,", " world.")),
-    (_STOPPED_CHAIN, ("Hi", "")),
-    (_PLAIN, ("abc", "")),
+# (way, one-way delay in seconds, tokens per second, handshake round trips, expected tokens)
+# Chosen so that no expected count sits on a rounding edge: rate x time is never within 0.2 of
+# a whole number, so the order of a learner's multiplications cannot flip an answer.
+FLIGHT_CASES: list[tuple[str, float, float, int, int, str]] = [
+    ("hang up", 0.05, 100, 1, 0, "the client stops showing at once"),
+    ("steer", 0.03, 40, 1, 2, "the stop travels to the server while the tokens already on their "
+     "way still arrive"),
+    ("steer", 0.08, 55, 1, 8, "a far link"),
+    ("steer", 0.001, 100, 1, 0, "loopback: nothing is in flight"),
+    ("cancel", 0.03, 40, 0, 2, "a spare connection: the cancel costs what the steer costs"),
+    ("cancel", 0.03, 40, 1, 4, "a new connection: one round trip for TCP's handshake first"),
+    ("cancel", 0.03, 40, 2, 7, "TLS 1.3 adds a second round trip"),
+    ("cancel", 0.07, 90, 1, 25, "a far link, a new connection"),
 ]
 
 
-def check_exercise_2(split_at_steer: Callable[[list[dict[str, Any]]], tuple[str, str]]) -> str:
-    """Exercise 2: the steered response's text and the successor's, from one chain's events."""
-    for events, want in SPLIT_CASES:
-        got, error = _call(2, split_at_steer, [dict(e) for e in events])
+def check_exercise_2(tokens_after_stop: Callable[..., int]) -> str:
+    """Exercise 2: how many tokens a user still sees after clicking Stop, for each way."""
+    for way, one_way, rate, handshakes, want, why in FLIGHT_CASES:
+        got, error = _call(2, tokens_after_stop, way, one_way, rate, handshakes)
         if error:
             return error
-        if not isinstance(got, tuple | list) or tuple(got) != want:
-            types = [e["type"].removeprefix("response.") for e in events]
-            return failed(2, f"expected {want}, got {got!r:.60} for the events {types}")
+        if isinstance(got, bool) or not isinstance(got, int) or got != want:
+            return failed(2, f"tokens_after_stop({way!r}, {one_way}, {rate}, {handshakes}): "
+                             f"expected {want}, got {got!r:.40} ({why})")
     return passed(2)
 
 

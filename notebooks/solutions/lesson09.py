@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 
 def steer_outcome(events: list[dict]) -> str:
     """A steer's fate: the successor's response.created commits it; failed means resend."""
@@ -19,23 +21,19 @@ def steer_outcome(events: list[dict]) -> str:
     return outcome
 
 
-def split_at_steer(events: list[dict]) -> tuple[str, str]:
-    """(text of the steered response, text of its successor).
+def tokens_after_stop(way: str, one_way: float, tokens_per_second: float, handshakes: int) -> int:
+    """Tokens the user still sees after clicking Stop on a link `one_way` seconds each way.
 
-    The split is the steered response's own end (response.incomplete), not the
-    steer.accepted event: deltas the server sent before it handled the steer belong before.
+    At the click, every token the server sent in the last `one_way` seconds is still on its
+    way. The stop then needs `one_way` to reach the server, which goes on writing until it
+    arrives; a cancel on a new connection first waits `handshakes` round trips. Everything
+    sent before the stop arrives is shown: rate x (time in flight + time until the stop
+    lands). Hanging up shows nothing more: the client simply stops reading.
     """
-    before: list[str] = []
-    after: list[str] = []
-    current, ended = before, False
-    for event in events:
-        if event["type"] == "response.incomplete":
-            ended = True
-        elif event["type"] == "response.created" and ended:
-            current = after
-        elif event["type"] == "response.output_text.delta":
-            current.append(event["delta"])
-    return "".join(before), "".join(after)
+    if way == "hang up":
+        return 0
+    round_trips = 1 + (handshakes if way == "cancel" else 0)
+    return math.floor(tokens_per_second * round_trips * 2 * one_way)
 
 
 def _ends_sentence(token: str, next_token: str | None) -> bool:
