@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import codecs
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 import pytest
 from check_helpers import assert_fails, assert_passes, solution_fixture, stub
@@ -21,10 +23,14 @@ def upstream() -> Iterator[str]:
         yield server.base_url
 
 
-@pytest.mark.parametrize("number", [1, 2, 3])
+@pytest.mark.parametrize("number", [1, 3])
 def test_stubs_fail(number: int, upstream: str) -> None:
     message = getattr(lesson11, f"check_exercise_{number}")(stub, upstream)
     assert_fails(message, number, "NotImplementedError")
+
+
+def test_exercise_2_stub_fails() -> None:
+    assert_fails(asyncio.run(lesson11.check_exercise_2(stub)), 2, "NotImplementedError")
 
 
 def test_exercise_1_passes_reference(solution, upstream: str) -> None:
@@ -51,55 +57,230 @@ def test_exercise_1_reports_nginxs_own_error(solution, upstream: str) -> None:
     assert_fails(message, 1, "nginx refused it", 'invalid value "perhaps"')
 
 
-def test_exercise_2_passes_reference(solution, upstream: str) -> None:
-    assert_passes(lesson11.check_exercise_2(solution.heartbeat_interval, upstream), 2)
+def test_exercise_1_fails_a_block_that_keeps_the_lines_as_comments(solution, upstream: str) -> None:
+    """The team's lines are "kept", commented out: it streams, but nothing is compressed."""
+    block = solution.streaming_location().replace("gzip on;", "# gzip on;")
+    assert_fails(lesson11.check_exercise_1(lambda: block, upstream), 1, "uncompressed")
+
+
+def test_exercise_1_passes_a_shorter_block(upstream: str) -> None:
+    """No upstream keep-alive lines: nginx speaks HTTP/1.0 to the server, and it still streams."""
+    block = "\n".join(
+        ["proxy_pass http://kit_upstream;", "proxy_buffering off;", *lesson11.REQUIRED]
+    )
+    assert_passes(lesson11.check_exercise_1(lambda: block, upstream), 1)
+
+
+# --------------------------------------------------------------------------- exercise 2
+
+
+def run2(learner) -> str:
+    return asyncio.run(lesson11.check_exercise_2(learner))
+
+
+def test_exercise_2_passes_reference(solution) -> None:
+    assert_passes(run2(solution.with_heartbeats), 2)
+
+
+async def queue_pump(frames: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+    """Another right answer: a task moves frames into a queue; waiting on the queue may time out
+    safely, because a cancelled Queue.get() loses nothing."""
+    queue: asyncio.Queue = asyncio.Queue()
+
+    async def pump() -> None:
+        async for frame in frames:
+            await queue.put(frame)
+        await queue.put(None)
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            try:
+                frame = await asyncio.wait_for(queue.get(), interval)
+            except TimeoutError:
+                yield b":\n\n"  # an empty comment is a comment too
+                continue
+            if frame is None:
+                return
+            yield frame
+    finally:
+        task.cancel()
+
+
+async def shielded(frames: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+    """A third: asyncio.shield keeps the read alive when wait_for gives up on it."""
+    pending = asyncio.ensure_future(anext(frames, None))
+    while True:
+        try:
+            frame = await asyncio.wait_for(asyncio.shield(pending), interval)
+        except TimeoutError:
+            yield b": still thinking\n"
+            continue
+        if frame is None:
+            return
+        yield frame
+        pending = asyncio.ensure_future(anext(frames, None))
+
+
+@pytest.mark.parametrize("learner", [queue_pump, shielded], ids=["queue", "shield"])
+def test_exercise_2_passes_other_right_answers(learner) -> None:
+    assert_passes(run2(learner), 2)
+
+
+async def wait_for_the_next_frame(frames, interval):
+    """The classic mistake: the timeout cancels the pending read, which closes the generator."""
+    while True:
+        try:
+            frame = await asyncio.wait_for(anext(frames), interval)
+        except TimeoutError:
+            yield b": keep-alive\n\n"
+            continue
+        except StopAsyncIteration:
+            return
+        yield frame
+
+
+async def only_before_the_first_frame(frames, interval):
+    """Heartbeats for a slow first token only; a pause later in the answer gets none."""
+    first = asyncio.ensure_future(anext(frames))
+    while not first.done():
+        done, _ = await asyncio.wait({first}, timeout=interval)
+        if not done:
+            yield b": keep-alive\n\n"
+    yield first.result()
+    async for frame in frames:
+        yield frame
+
+
+async def on_a_clock(frames, interval):
+    """A heartbeat every `interval` seconds whatever happens, frames or not."""
+    pending = asyncio.ensure_future(anext(frames, None))
+    clock = asyncio.ensure_future(asyncio.sleep(interval))
+    while True:
+        done, _ = await asyncio.wait({pending, clock}, return_when=asyncio.FIRST_COMPLETED)
+        if clock in done:
+            yield b": keep-alive\n\n"
+            clock = asyncio.ensure_future(asyncio.sleep(interval))
+        if pending in done:
+            frame = pending.result()
+            if frame is None:
+                clock.cancel()
+                return
+            yield frame
+            pending = asyncio.ensure_future(anext(frames, None))
+
+
+async def no_newline(frames, interval):
+    """A comment without its newline glues itself to the next frame's first line."""
+    async for frame in shielded(frames, interval):
+        yield b": keep-alive" if frame.startswith(b":") else frame
 
 
 @pytest.mark.parametrize(
-    ("interval", "fragment"),
+    ("learner", "fragment"),
     [
-        (lambda timeout: timeout - 1, "use less than half"),  # just under: one late beat kills it
-        (lambda timeout: timeout / 2, "use less than half"),  # a lost beat: a gap of the timeout
-        (lambda timeout: timeout, "use less than half"),
-        (lambda timeout: 0.01, "bytes and wake-ups for nothing"),
-        (lambda timeout: "15", "should return seconds"),
+        (wait_for_the_next_frame, "0 of the 24 frames came out"),
+        (only_before_the_first_frame, "pause in the middle of the answer"),
+        (on_a_clock, "heartbeats while frames came every"),
+        (no_newline, "is not an SSE comment"),
     ],
-    ids=["just-under", "half", "equal", "too-often", "a-string"],
+    ids=["wait-for-cancels", "first-token-only", "on-a-clock", "no-newline"],
 )
-def test_exercise_2_fails_mistakes(interval, fragment: str, upstream: str) -> None:
-    assert_fails(lesson11.check_exercise_2(interval, upstream), 2, fragment)
+def test_exercise_2_fails_mistakes(learner, fragment: str) -> None:
+    assert_fails(run2(learner), 2, fragment)
+
+
+# --------------------------------------------------------------------------- exercise 3
 
 
 def test_exercise_3_passes_reference(solution, upstream: str) -> None:
     assert_passes(lesson11.check_exercise_3(solution.text_from_reads, upstream), 3)
 
 
-def decode_each_read(reads: list[bytes]) -> str:
+def split_bytes_first(reads: Iterable[bytes]) -> Iterator[str]:
+    """A better answer: split the bytes at blank lines and decode whole events only. A blank
+    line never falls inside a UTF-8 character, so no incremental decoder is needed."""
+    pending = b""
+    for read in reads:
+        pending += read
+        *blocks, pending = pending.split(b"\n\n")
+        for block in blocks:
+            for line in block.decode("utf-8").split("\n"):
+                if line.startswith("data: ") and '"response.output_text.delta"' in line:
+                    yield json.loads(line[6:])["delta"]
+
+
+def with_the_kits_decoder(reads: Iterable[bytes]) -> Iterator[str]:
+    """Another: helpers.sse's decoder fed read by read (it keeps partial events and characters)."""
+    from helpers.sse import SSEDecoder
+
+    decoder = SSEDecoder()
+    for read in reads:
+        for event in decoder.feed(read):
+            if event.event == "response.output_text.delta":
+                yield event.json()["delta"]
+
+
+@pytest.mark.parametrize(
+    "learner", [split_bytes_first, with_the_kits_decoder], ids=["bytes-split", "helpers.sse"]
+)
+def test_exercise_3_passes_other_right_answers(learner, upstream: str) -> None:
+    assert_passes(lesson11.check_exercise_3(learner, upstream), 3)
+
+
+def join_then_split(reads: Iterable[bytes]) -> Iterator[str]:
+    """Right text, wrong time: it reads the whole body before the first word is shown."""
+    yield from split_bytes_first([b"".join(reads)])
+
+
+def decode_each_read(reads: Iterable[bytes]) -> Iterator[str]:
     """The classic mistake: each read decoded on its own (a cut character raises)."""
-    text = ""
-    for block in b"".join(r.decode().encode() for r in reads).split(b"\n\n"):
-        if block.startswith(b"event: response.output_text.delta"):
-            text += json.loads(block.split(b"data: ", 1)[1])["delta"]
-    return text
+    pending = ""
+    for read in reads:
+        pending += read.decode()
+        *blocks, pending = pending.split("\n\n")
+        for block in blocks:
+            if block.startswith("event: response.output_text.delta"):
+                yield json.loads(block.split("data: ", 1)[1])["delta"]
 
 
-def each_read_is_an_event(reads: list[bytes]) -> str:
-    """The other mistake: trusting that one read is one event (true only when nothing buffers)."""
-    text = ""
+def each_read_is_an_event(reads: Iterable[bytes]) -> Iterator[str]:
+    """Trusting that one read is one event (true only when nothing buffers)."""
     for read in reads:
         for line in read.decode("utf-8", "replace").split("\n"):
             if line.startswith("data: ") and '"response.output_text.delta"' in line:
-                text += json.loads(line[6:])["delta"]
-    return text
+                yield json.loads(line[6:])["delta"]
+
+
+def one_event_late(reads: Iterable[bytes]) -> Iterator[str]:
+    """Waits for the next event to begin before handing on the one before it."""
+    decoder, pending = codecs.getincrementaldecoder("utf-8")(), ""
+    for read in reads:
+        pending += decoder.decode(read)
+        *blocks, pending = pending.split("\n\nevent: ")
+        for block in blocks:
+            if block.split("\n", 1)[0].endswith("response.output_text.delta"):
+                yield json.loads(block.split("data: ", 1)[1])["delta"]
+    for block in pending.split("\n\n"):  # the rest, at the end
+        if "response.output_text.delta" in block.split("\n", 1)[0]:
+            yield json.loads(block.split("data: ", 1)[1])["delta"]
+
+
+def returns_a_string(reads: Iterable[bytes]) -> str:
+    """The exercise's old shape: the whole text at the end."""
+    return "".join(with_the_kits_decoder(reads))
 
 
 @pytest.mark.parametrize(
     ("learner", "fragments"),
     [
+        (join_then_split, ("with reads of 1 byte: after", "not yet yielded")),
         (decode_each_read, ("UnicodeDecodeError", "with reads of 1 byte")),
         (each_read_is_an_event, ("with reads of 1 byte: got ''",)),
+        (one_event_late, ("not yet yielded",)),
+        (returns_a_string, ("should yield pieces (a generator), got str",)),
     ],
-    ids=["decode-each-read", "one-read-one-event"],
+    ids=["join-then-split", "decode-each-read", "one-read-one-event", "one-late", "a-string"],
 )
 def test_exercise_3_fails_mistakes(learner, fragments: tuple[str, ...], upstream: str) -> None:
     assert_fails(lesson11.check_exercise_3(learner, upstream), 3, *fragments)

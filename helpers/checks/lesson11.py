@@ -1,14 +1,20 @@
 """Checks for lesson 11's exercises (streaming through the real web: nginx, heartbeats, fetch()).
 
 Each check returns the line the notebook prints (helpers.checks says why it never raises).
-Exercise 1 is checked by running nginx with the learner's block, not by reading it.
+Exercise 1 is checked by running nginx with the learner's block, not by reading it; exercise 2
+(async) feeds the learner's heartbeat wrapper a stream with quiet gaps; exercise 3 hands the
+learner's generator one read at a time and looks at what it yielded before each next read.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from typing import Any
 
-from helpers.checks import call, failed, passed, with_args
+from helpers.checks import call, failed, failed_with, passed
 from helpers.proxy import NginxConfigError, NginxMissing, NginxProxy
 from helpers.reads import streamed_request, timed_reads
 from helpers.sse import SSEDecoder
@@ -23,7 +29,7 @@ REQUIRED = ("gzip on;", "gzip_types text/event-stream;", "proxy_ignore_headers X
 
 
 def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> str:
-    """Exercise 1: a location block that keeps the team's gzip lines and still streams."""
+    """Exercise 1: a location block that keeps the team's gzip lines, compresses, and streams."""
     block, error = call(1, streaming_location)
     if error:
         return error
@@ -44,6 +50,12 @@ def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> st
             f"through your block the answer did not arrive whole "
             f"(status {timeline.status}, {len(timeline.arrivals(DELTA))} deltas)",
         )
+    if timeline.headers.get("content-encoding") != "gzip":
+        return failed(
+            1,
+            "the stream came through uncompressed: the team wants gzip for event streams, "
+            "so keep compression working and stop the buffering instead",
+        )
     reads = len(timeline.reads_with(DELTA))
     if reads < TOKENS // 3:
         return failed(1, f"all {TOKENS} deltas arrived in {reads} read(s): nginx still buffers")
@@ -52,40 +64,94 @@ def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> st
 
 # --------------------------------------------------------------------------- exercise 2
 
-# proxy idle timeout (s) -> the interval must leave room for one late heartbeat
-TIMEOUTS = (60.0, 100.0, 30.0, 1.0)
+HEARTBEAT_INTERVAL = 0.2  # seconds of quiet before a heartbeat, in the check's run
+FIRST_GAP, PAUSE, FAST_GAP, FAST_FRAMES = 0.9, 0.7, 0.03, 12
 
 
-def check_exercise_2(heartbeat_interval: Callable[[float], float], upstream: str) -> str:
-    """Exercise 2: an interval under half the timeout (one lost beat survives), not wasteful."""
-    for timeout in TIMEOUTS:
-        interval, error = call(2, heartbeat_interval, timeout, show_call=with_args)
-        if error:
-            return error
-        if not isinstance(interval, (int, float)) or isinstance(interval, bool):
-            return failed(
-                2, f"heartbeat_interval({timeout}) should return seconds, got {interval!r}"
-            )
-        if interval >= timeout / 2:  # one lost beat leaves a gap of twice the interval
-            return failed(
-                2,
-                f"heartbeat_interval({timeout}) = {interval}: one late or lost "
-                f"heartbeat would let the {timeout} s timeout fire; use less than half",
-            )
-        if interval < timeout / 10:
-            return failed(
-                2,
-                f"heartbeat_interval({timeout}) = {interval}: more than ten "
-                "heartbeats per timeout is bytes and wake-ups for nothing",
-            )
+def _frame(n: int) -> bytes:
+    return f'event: delta\ndata: {{"n": {n}}}\n\n'.encode()
+
+
+def _schedule() -> list[float]:
+    """Seconds of quiet before each frame: a slow first token, a fast run, a pause, a fast run."""
+    fast = [FAST_GAP] * (FAST_FRAMES - 1)
+    return [FIRST_GAP, *fast, PAUSE, *fast]
+
+
+async def _frames(schedule: list[float]) -> AsyncIterator[bytes]:
+    for n, quiet in enumerate(schedule):
+        await asyncio.sleep(quiet)
+        yield _frame(n)
+
+
+def _is_comment(item: bytes) -> bool:
+    lines = item.split(b"\n")
+    return item.endswith(b"\n") and all(line.startswith(b":") for line in lines[:-1] if line)
+
+
+async def check_exercise_2(with_heartbeats: Callable[..., AsyncIterator[bytes]]) -> str:
+    """Exercise 2: frames pass unchanged; a comment whenever `interval` s passed in silence."""
+    schedule = _schedule()
+    expected = [_frame(n) for n in range(len(schedule))]
+    out: list[tuple[float, bytes]] = []
+    started = time.monotonic()
     try:
-        with NginxProxy(upstream, read_timeout=1.0) as proxy:
-            request = streamed_request(TOKENS, ttft=2.5, heartbeat=heartbeat_interval(1.0))
-            timeline = timed_reads(proxy.base_url + "/responses", request)
-    except (NginxConfigError, NginxMissing) as refusal:
-        return failed(2, f"could not run nginx: {refusal}")
-    if not timeline.complete:
-        return failed(2, "through nginx with a 1 s timeout, a 2.5 s first token was still cut")
+        stream = with_heartbeats(_frames(schedule), HEARTBEAT_INTERVAL)
+        if not hasattr(stream, "__anext__"):
+            return failed(2, f"with_heartbeats(...) should be an async generator, got {stream!r}")
+        async for item in stream:
+            out.append((time.monotonic() - started, item))
+            if len(out) > 10 * len(schedule):
+                return failed(2, "with_heartbeats(...) kept yielding long after the frames ended")
+    except Exception as error:  # a crash in the learner's code becomes the verdict
+        return failed_with(2, error, "with_heartbeats(...)")
+    ended = time.monotonic() - started
+    if any(not isinstance(item, bytes) for _, item in out):
+        wrong = next(item for _, item in out if not isinstance(item, bytes))
+        return failed(2, f"yield bytes, as a server writes them; got {wrong!r}")
+    frames = [item for _, item in out if item in expected]
+    beats = [(t, item) for t, item in out if item not in expected]
+    if frames != expected:
+        return failed(
+            2,
+            f"{len(frames)} of the {len(expected)} frames came out, in this order: "
+            f"{[expected.index(f) for f in frames][:12]}; every frame must pass, once, in order "
+            "(asyncio.wait_for cancels a pending read on timeout, and a cancelled async "
+            "generator is closed)",
+        )
+    not_comment = [item for _, item in beats if not _is_comment(item)]
+    if not_comment:
+        return failed(2, f"{not_comment[0]!r} is not an SSE comment: a reader would see it")
+    whole = b"".join(item for _, item in out)
+    if [e.data for e in SSEDecoder().feed(whole)] != [
+        f.split(b"data: ")[1][:-2].decode() for f in expected
+    ]:
+        return failed(2, "your heartbeats changed what a reader decodes: end each with a newline")
+    index = [i for i, (_, item) in enumerate(out) if item in expected]
+    before_first = index[0]
+    pause = index[FAST_FRAMES] - index[FAST_FRAMES - 1] - 1
+    in_fast_runs = sum(b - a - 1 for a, b in itertools.pairwise(index)) - pause
+    if before_first < 2:
+        return failed(
+            2,
+            f"{before_first} heartbeat(s) during the {FIRST_GAP} s before the first frame "
+            f"(interval {HEARTBEAT_INTERVAL} s): a proxy's idle timer would run out",
+        )
+    if pause < 2:
+        return failed(
+            2,
+            f"{pause} heartbeat(s) during a {PAUSE} s pause in the middle of the answer "
+            f"(interval {HEARTBEAT_INTERVAL} s): quiet can come after the first token too",
+        )
+    if in_fast_runs > 1:
+        return failed(
+            2,
+            f"{in_fast_runs} heartbeats while frames came every {FAST_GAP} s: send one only "
+            f"after {HEARTBEAT_INTERVAL} s with nothing sent",
+        )
+    last_frame = out[index[-1]][0]
+    if ended - last_frame > HEARTBEAT_INTERVAL + 0.5:
+        return failed(2, f"the wrapper ended {ended - last_frame:.1f} s after the last frame")
     return passed(2)
 
 
@@ -99,18 +165,73 @@ def _cut(body: bytes, size: int) -> list[bytes]:
     return [body] if size == 0 else [body[i : i + size] for i in range(0, len(body), size)]
 
 
-def check_exercise_3(text_from_reads: Callable[[list[bytes]], str], upstream: str) -> str:
-    """Exercise 3: the answer text from a stream's reads, however they are cut."""
+def _delta_ends(body: bytes) -> list[tuple[int, str]]:
+    """(byte offset just after the event's blank line, its delta text) for each delta event."""
+    ends, offset = [], 0
+    for block in body.split(b"\n\n")[:-1]:
+        offset += len(block) + 2
+        events = SSEDecoder().feed(block + b"\n\n")
+        ends += [(offset, e.json()["delta"]) for e in events if e.event == DELTA]
+    return ends
+
+
+def _one_cut(
+    text_from_reads: Callable[[Iterable[bytes]], Iterator[str]],
+    body: bytes,
+    size: int,
+    label: str,
+) -> str | None:
+    """None if right for this cut; else the failure message."""
+    reads, ends, out, late = _cut(body, size), _delta_ends(body), [], []
+    expected = "".join(text for _, text in ends)
+
+    def source() -> Iterator[bytes]:
+        offset = 0
+        for number, read in enumerate(reads):
+            due = "".join(text for end, text in ends if end <= offset)
+            if not late and len("".join(out)) < len(due):
+                late.append((number, due[len("".join(out)) :]))
+            yield read
+            offset += len(read)
+
+    try:
+        pieces = text_from_reads(source())
+        if isinstance(pieces, (str, bytes)) or not hasattr(pieces, "__next__"):
+            return failed(
+                3,
+                f"text_from_reads(...) should yield pieces (a generator), got "
+                f"{type(pieces).__name__} {pieces!r:.60}",
+            )
+        for piece in pieces:
+            if not isinstance(piece, str):
+                return failed(3, f"yield str pieces of the answer, got {piece!r}")
+            out.append(piece)
+    except Exception as error:  # a crash in the learner's code becomes the verdict
+        message = failed_with(3, error, "text_from_reads(...)")
+        return message if size == 0 else f"{message} (with {label})"
+    text = "".join(out)
+    if text != expected:
+        return failed(3, f"with {label}: got {text!r}, expected {expected!r}")
+    if late:
+        number, missing = late[0]
+        return failed(
+            3,
+            f"with {label}: after {number} reads the event(s) carrying {missing[:30]!r} were "
+            "complete but not yet yielded; yield each piece as soon as its blank line arrives",
+        )
+    return None
+
+
+def check_exercise_3(text_from_reads: Callable[..., Any], upstream: str) -> str:
+    """Exercise 3: yield the answer's text from reads cut anywhere, each piece without delay."""
     timeline = timed_reads(upstream + "/responses", {**streamed_request(TOKENS), "input": "haiku"})
     # A heartbeat between two events: a comment every reader must skip.
     body = timeline.body.replace(b"\n\n", b"\n\n: keep-alive\n\n", 1)
-    expected = "".join(e.json()["delta"] for e in SSEDecoder().feed(body) if e.event == DELTA)
+    expected = "".join(text for _, text in _delta_ends(body))
     if "—" not in expected:  # pragma: no cover - the simulated haiku has an em dash
         return failed(3, "the check's answer lost its non-ASCII character; tell the kit's authors")
     for label, size in CUTS.items():
-        text, error = call(3, text_from_reads, _cut(body, size))
-        if error:
-            return error if size == 0 else f"{error} (with {label})"
-        if text != expected:
-            return failed(3, f"with {label}: got {text!r}, expected {expected!r}")
+        message = _one_cut(text_from_reads, body, size, label)
+        if message:
+            return message
     return passed(3)

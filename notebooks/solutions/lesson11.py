@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import json
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 
 def streaming_location() -> str:
     """Keep the team's gzip and header lines; `proxy_buffering off` makes nginx pass each read on.
 
-    (nginx then flushes the gzip stream on every upstream read, so compression stays on.)
+    nginx then flushes the gzip stream on every read from the server, so each event leaves
+    compressed at once (a buffered response is flushed only when a buffer fills or at the end).
     """
     return """
         proxy_pass http://kit_upstream;
@@ -23,19 +26,41 @@ def streaming_location() -> str:
     """
 
 
-def heartbeat_interval(proxy_timeout: float) -> float:
-    """Three beats per timeout: if one is lost, the gap (two thirds of it) still fits."""
-    return proxy_timeout / 3
+END = object()
 
 
-def text_from_reads(reads: list[bytes]) -> str:
-    """What the demo page's fetch() panel does: decode incrementally, split at blank lines.
+async def with_heartbeats(frames: AsyncIterator[bytes], interval: float) -> AsyncIterator[bytes]:
+    """Keep one read of `frames` pending; each time it has not finished within `interval`
+    seconds, send a comment and go on waiting for the *same* read.
+
+    Not `asyncio.wait_for(anext(frames), interval)`: on timeout it cancels the read, and a
+    cancelled async generator is closed, so every later frame is lost.
+    """
+    pending = asyncio.ensure_future(anext(frames, END))
+    try:
+        while True:
+            done, _ = await asyncio.wait({pending}, timeout=interval)
+            if not done:
+                yield b": keep-alive\n\n"
+                continue
+            frame = pending.result()
+            if frame is END:
+                return
+            yield frame
+            pending = asyncio.ensure_future(anext(frames, END))
+    finally:
+        pending.cancel()  # the reader left early: stop waiting for the next frame
+
+
+def text_from_reads(reads: Iterable[bytes]) -> Iterator[str]:
+    """What the demo page's fetch() panel does: decode incrementally, split at blank lines,
+    and hand on each delta as soon as its event is complete.
 
     The incremental decoder keeps a character cut between two reads (TextDecoder's
     `{stream: true}`); only text before a blank line is a complete event; comments have no data.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    pending, text = "", ""
+    pending = ""
     for read in reads:
         pending += decoder.decode(read)
         *blocks, pending = pending.split("\n\n")
@@ -46,5 +71,4 @@ def text_from_reads(reads: list[bytes]) -> str:
             if data:
                 event = json.loads(data)
                 if event["type"] == "response.output_text.delta":
-                    text += event["delta"]
-    return text
+                    yield event["delta"]
