@@ -237,8 +237,8 @@ class RelayServer:
     `relay.url` ends with "/" (the page); `relay.port` is what `helpers.jupyter_url` needs.
     """
 
-    def __init__(self, app: Any, host: str = "127.0.0.1") -> None:
-        self.app, self.host = app, host
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app, self.host, self.requested_port = app, host, port
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -257,7 +257,7 @@ class RelayServer:
     def start(self) -> RelayServer:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))  # port 0: a free port, so many kernels never collide
+        sock.bind((self.host, self.requested_port))  # 0: a free port; kernels never collide
         sock.listen(128)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(self.app, log_level="warning", access_log=False)
@@ -424,3 +424,35 @@ def iter_relay(relay_url: str, prompt: str, timeout: float = 60.0) -> Iterator[t
         for chunk in r.iter_bytes():
             for event in decoder.feed(chunk):
                 yield event.event, json.loads(event.data)
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m helpers.relay --model-url URL`: the relay in the foreground, for benchmarks and
+    for running it outside a notebook. Prints one line, its URL, once it accepts connections."""
+    import argparse
+    import os
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.relay", description=main.__doc__)
+    parser.add_argument("--model-url", required=True, help="the model's base URL, .../v1")
+    parser.add_argument("--model", default="kit-sim-1")
+    parser.add_argument("--chat", action="store_true", help="stream Chat Completions")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    args = parser.parse_args(argv)
+    key = os.environ.get("OPENAI_API_KEY", "unused")  # the key stays in this process
+    app = create_app(Upstream(args.model_url, args.model, key, args.chat))
+    relay = RelayServer(app, port=args.port)
+    relay.start()
+    print(relay.url, flush=True)
+    try:
+        while relay.running:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        relay.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
