@@ -1,10 +1,14 @@
-"""The browser's own streaming clients, run in a real headless Chromium from Python.
+"""The kit's demo page in a real headless Chromium, driven from Python: for the tests.
 
-Why: `EventSource`, `fetch()` and the browser's connection limits are not Python; reading about
-them is not watching them. Lesson 11 and the browser tests open the kit's demo page in Chromium
-(through Playwright, from requirements-dev.txt) and evaluate small scripts there:
+Why: `EventSource`, `fetch()` and the browser's connection limits are not Python. Lesson 11's
+learners see them in their own browser (the demo page's buttons, and short scripts for the
+DevTools console); the tests click the same buttons in Chromium (through Playwright, from
+requirements-dev.txt) and assert what the lesson says:
 
     reason = browser_missing()           # None, or one sentence saying what is not installed
+    with chromium_page(demo_url) as page:
+        page.click("#seven-run")
+        seen = page.evaluate("window.demo.lastSeven")
     result = in_chromium(demo_url, "async () => (await window.demo.runFetch({...})).text")
 
 Each call starts a fresh browser with a fresh profile, so its connection pool starts empty.
@@ -15,19 +19,20 @@ Jupyter kernel's event loop.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 __all__ = [
     "CHROMIUM_ARGS",
-    "SEVEN_STREAMS",
-    "UNSAFE_RENDER",
     "browser_missing",
     "chromium_executable",
+    "chromium_page",
     "in_chromium",
 ]
 
@@ -61,14 +66,22 @@ def browser_missing() -> str | None:
     return None
 
 
-def _run(url: str, script: str, arg: Any, ignore_https_errors: bool) -> Any:
+@contextlib.contextmanager
+def chromium_page(url: str, *, ignore_https_errors: bool = False) -> Iterator[Any]:
+    """A Playwright page at `url` in a fresh headless Chromium (fresh profile), closed after.
+
+    Playwright's sync API: call it from a plain thread (a test), not inside a running event
+    loop such as a Jupyter kernel's (`in_chromium` does that for you).
+    """
+    missing = browser_missing()
+    if missing:
+        raise RuntimeError(missing)
     from playwright.sync_api import sync_playwright
 
-    executable = chromium_executable()
     with tempfile.TemporaryDirectory(prefix="kit-chromium-") as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
             profile,
-            executable_path=executable,
+            executable_path=chromium_executable(),
             args=CHROMIUM_ARGS,
             headless=True,
             ignore_https_errors=ignore_https_errors,
@@ -78,9 +91,14 @@ def _run(url: str, script: str, arg: Any, ignore_https_errors: bool) -> Any:
             page = context.pages[0] if context.pages else context.new_page()
             page.set_default_timeout(PAGE_TIMEOUT_MS)
             page.goto(url)
-            return page.evaluate(script, arg)
+            yield page
         finally:
             context.close()
+
+
+def _run(url: str, script: str, arg: Any, ignore_https_errors: bool) -> Any:
+    with chromium_page(url, ignore_https_errors=ignore_https_errors) as page:
+        return page.evaluate(script, arg)
 
 
 def in_chromium(
@@ -96,36 +114,3 @@ def in_chromium(
         raise RuntimeError(missing)
     with ThreadPoolExecutor(1) as worker:
         return worker.submit(_run, url, script, arg, ignore_https_errors).result()
-
-
-# Seven EventSources at once on one origin. Over HTTP/1.1 Chromium opens at most 6 connections
-# per origin, so the 7th request waits until one stream ends; over HTTP/2 all share one
-# connection. Returns the page's protocol and, per stream, times from performance.now().
-SEVEN_STREAMS = """async (opts) => {
-  const first = [];
-  const started = Array.from({length: 7}, (_, i) => window.demo.runStream(opts, () => {
-    if (first[i] === undefined) first[i] = performance.now(); }).then((r) => ({
-    n: i + 1, firstAt: first[i], endAt: performance.now(), text: r.text})));
-  const protocol = performance.getEntriesByType("navigation")[0].nextHopProtocol;
-  return {protocol, streams: await Promise.all(started)};
-}"""
-
-# A model output that carries markup, rendered as it grows: innerHTML parses it (and runs the
-# onerror handler), textContent shows it as text. Returns what each way did.
-UNSAFE_RENDER = """async (pieces) => {
-  window.ran = 0;
-  const unsafe = document.createElement("div"), safe = document.createElement("div");
-  document.body.append(unsafe, safe);
-  let text = "";
-  for (const piece of pieces) {
-    text += piece;
-    unsafe.innerHTML = text;   // what many "render the stream" snippets do
-    safe.textContent = text;   // the text, whatever it contains
-  }
-  const img = unsafe.querySelector("img");
-  if (img && !window.ran) await new Promise((ok) => img.addEventListener("error", ok));
-  await new Promise((ok) => setTimeout(ok, 0));  // let the inline handler finish
-  return { innerHTML: { images: unsafe.querySelectorAll("img").length, handlerRan: window.ran,
-                        shown: unsafe.textContent },
-           textContent: { images: safe.querySelectorAll("img").length, shown: safe.textContent } };
-}"""

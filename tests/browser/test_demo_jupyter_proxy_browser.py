@@ -4,7 +4,9 @@ A real `jupyter server --ServerApp.base_url=/user/alice/` with jupyter-server-pr
 kit's server on a loopback port: Chromium opens `/user/alice/proxy/PORT/demo` (the only way a
 student's browser reaches a port on a hub host) and both panels must stream the whole answer.
 Before the page used relative URLs, this failed: its EventSources asked for `/demo/stream`,
-outside the prefix, and got 404.
+outside the prefix, and got 404. Lesson 11's two experiments are clicked there too, as a learner
+on a hub does: of seven streams the 7th waits for a free connection (the Jupyter server speaks
+HTTP/1.1), and innerHTML runs the model's markup while textContent shows it.
 
 The URL is the one helpers.jupyter_url computes for a kernel of that server (JPY_PARENT_PID is
 the server's pid; list_running_servers() reads its runtime file), so detection and the proxy
@@ -142,3 +144,40 @@ def assert_both_panels_streamed(results: tuple[dict, dict, dict], expected) -> N
     assert blocking["events"] == 1 and streamed["events"] == tokens + 1  # one event per token
     assert streamed["ttftMs"] < blocking["ttftMs"]  # through the proxy, streaming still streams
     assert streamed["lost"] == streamed["duplicated"] == 0
+
+
+def test_lesson_11_experiments_through_jupyter_server_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_chromium()
+    require_server_proxy()
+    with (
+        LocalServer() as demo_server,
+        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+    ):
+        demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
+        for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
+        url = open_url(demo_port, "/demo", current_jupyter())
+        with chromium_page(tmp_path / "profile") as page:
+            page.set_default_timeout(120_000)
+            page.goto(f"{url}?token={token}")
+            page.click("#seven-run")
+            seven = page.evaluate("window.demo.lastSeven")
+            page.click("#render-html")
+            as_html = page.evaluate("window.demo.lastRender")
+            page.click("#render-reset")
+            page.click("#render-text")
+            as_text = page.evaluate("window.demo.lastRender")
+            ARTIFACTS.mkdir(exist_ok=True)
+            shot = ARTIFACTS / "demo_lesson11_through_jupyter.png"
+            page.screenshot(path=str(shot), full_page=True)
+
+    haiku = answer_prompt("haiku", seed=0).text
+    assert seven["protocol"] == "http/1.1"
+    assert all(s["text"] == haiku for s in seven["streams"])
+    assert [s["n"] for s in seven["streams"] if s["waited"]] == [7]
+    assert as_html["images"] == 1 and as_html["hijacked"]
+    assert as_text["images"] == 0 and not as_text["hijacked"] and "<img" in as_text["shown"]
