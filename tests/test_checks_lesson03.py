@@ -1,6 +1,7 @@
 """Lesson 3's checks pass the reference solutions and fail the stubs and plausible mistakes.
 
-Exercises 2 and 3 run against the kit's local server with the real openai client.
+Every check runs the learner's code on the real openai SDK: exercise 1 on replayed recordings,
+exercises 2 and 3 against the kit's local server.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from helpers.checks import lesson03
 
 solution = solution_fixture("lesson03")
 
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
 
 @pytest.mark.parametrize("number", [1, 2, 3])
 def test_stubs_fail(number: int) -> None:
@@ -25,126 +28,229 @@ def test_stubs_fail(number: int) -> None:
 
 
 def test_exercise_1_passes_reference(solution):
-    assert_passes(lesson03.check_exercise_1(solution.collect_answer), 1)
+    assert_passes(lesson03.check_exercise_1(solution.answer_text), 1)
 
 
-def test_exercise_1_fails_when_done_text_is_added_too():
-    def also_done(events):
-        text = ""
-        for event in events:
-            if event.type == "response.output_text.delta":
-                text += event.delta
-            elif event.type == "response.output_text.done":
-                text += event.text
-        return text
+def test_exercise_1_passes_reading_the_final_response():
+    def from_the_response(events):  # another right answer: the terminal event's response
+        text, last = "", None
+        try:
+            for event in events:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                last = event
+        except openai.APIError as error:
+            raise RuntimeError(f"{error.message}: {text}") from error
+        response = getattr(last, "response", None)
+        if last is None or last.type not in TERMINAL:
+            raise RuntimeError(f"no terminal event after {text!r}")
+        if response.status != "completed":
+            details = response.incomplete_details or response.error
+            raise RuntimeError(f"{response.status} {details}: {text}")
+        return response.output_text
 
-    assert_fails(lesson03.check_exercise_1(also_done), 1)
+    assert_passes(lesson03.check_exercise_1(from_the_response), 1)
+
+
+def test_exercise_1_fails_the_loop_of_section_1():
+    def deltas_only(events):  # c4's loop: a cut answer looks whole
+        return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+    assert_fails(lesson03.check_exercise_1(deltas_only), 1, "max_output_tokens",
+                 "raise RuntimeError")
 
 
 def test_exercise_1_fails_when_the_api_error_escapes():
-    def ignores_errors(events):
-        return "".join(e.delta for e in events if e.type == "response.output_text.delta")
-
-    message = lesson03.check_exercise_1(ignores_errors)
-    assert_fails(message, 1)
-    assert "should become a RuntimeError" in message and "APIError" in message
-
-
-def test_exercise_1_fails_when_it_waits_for_an_error_event_the_sdk_never_yields():
-    def waits_for_error_event(events):
-        text = ""
+    def no_except(events):
+        text, last = "", None
         for event in events:
             if event.type == "response.output_text.delta":
                 text += event.delta
-            elif event.type == "error":  # openai 3.63 raises APIError before yielding it
-                raise RuntimeError(f"{event.message} {text}")
+            last = event.type
+        if last != "response.completed":
+            raise RuntimeError(f"{last}: max_output_tokens {text}")
         return text
 
-    assert_fails(lesson03.check_exercise_1(waits_for_error_event), 1)
+    assert_fails(lesson03.check_exercise_1(no_except), 1, "APIError", "escaped")
 
 
-def test_exercise_1_fails_when_partial_text_is_lost():
-    def loses_text(events):
+def test_exercise_1_fails_when_a_stream_without_terminal_event_passes_as_whole():
+    def only_bad_endings(events):
         text = ""
         try:
             for event in events:
                 if event.type == "response.output_text.delta":
                     text += event.delta
+                elif event.type in ("response.incomplete", "response.failed"):
+                    response = event.response
+                    why = response.incomplete_details or response.error
+                    raise RuntimeError(f"{why}: {text}")
         except openai.APIError as error:
-            raise RuntimeError(error.message) from error
+            raise RuntimeError(f"{error.message}: {text}") from error
         return text
 
-    message = lesson03.check_exercise_1(loses_text)
-    assert_fails(message, 1)
-    assert "text so far" in message
+    assert_fails(lesson03.check_exercise_1(only_bad_endings), 1, "no terminal event")
+
+
+def test_exercise_1_fails_when_response_failed_is_ignored():
+    def trusts_the_sdk(events):  # the SDK raises for `error`, so failed "never arrives"
+        text, last = "", None
+        try:
+            for event in events:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                last = event
+        except openai.APIError as error:
+            raise RuntimeError(f"{error.message}: {text}") from error
+        if last is None or last.type == "response.incomplete" or last.type not in TERMINAL:
+            raise RuntimeError(f"cut: max_output_tokens {text}")
+        return text
+
+    assert_fails(lesson03.check_exercise_1(trusts_the_sdk), 1, "response.failed")
+
+
+def test_exercise_1_fails_when_the_text_so_far_is_lost(solution):
+    def no_text(events):
+        try:
+            return solution.answer_text(events)
+        except RuntimeError as error:
+            why = str(error).split(" (text so far")[0].split("; text so far")[0]
+            raise RuntimeError(why) from None
+
+    assert_fails(lesson03.check_exercise_1(no_text), 1, "is missing")
 
 
 # --------------------------------------------------------------------------- exercise 2
 
 
 def test_exercise_2_passes_reference(solution):
-    assert_passes(lesson03.check_exercise_2(solution.stream_keeping_partial), 2)
+    assert_passes(lesson03.check_exercise_2(solution.stream_within), 2)
 
 
-def test_exercise_2_fails_when_the_drop_escapes():
-    def no_handling(client, model, prompt):
-        stream = client.responses.create(model=model, input=prompt, stream=True)
-        text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
-        return text, None
-
-    message = lesson03.check_exercise_2(no_handling)
-    assert_fails(message, 2)
-    assert "APIConnectionError" in message
-
-
-def test_exercise_2_fails_when_partial_text_is_dropped():
-    def forgets_partial(client, model, prompt):
+def test_exercise_2_passes_the_stream_helper_and_an_explicit_close():
+    def with_helper(client, model, prompt, idle, deadline):  # another right answer
+        start, text = time.perf_counter(), ""
+        stream = client.with_options(timeout=idle).responses.stream(model=model, input=prompt)
         try:
-            stream = client.responses.create(model=model, input=prompt, stream=True)
-            text = "".join(e.delta for e in stream if e.type == "response.output_text.delta")
-        except openai.APIConnectionError as error:
-            return "", type(error).__name__
+            with stream as events:
+                for event in events:
+                    if event.type == "response.output_text.delta":
+                        text = event.snapshot
+                    if time.perf_counter() - start > deadline:
+                        return text, "deadline"
+        except openai.APITimeoutError:
+            return text, "idle"
         return text, None
 
-    assert_fails(lesson03.check_exercise_2(forgets_partial), 2)
+    assert_passes(lesson03.check_exercise_2(with_helper), 2)
+
+
+def collect(client, model, prompt, *, timeout, deadline=None, close=True):
+    """A family of answers: a read timeout, maybe a clock, maybe a close."""
+    start, text = time.perf_counter(), ""
+    stream = client.with_options(timeout=timeout).responses.create(
+        model=model, input=prompt, stream=True
+    )
+    try:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                text += event.delta
+            if deadline is not None and time.perf_counter() - start > deadline:
+                if close:
+                    stream.close()
+                return text, "deadline"
+    except openai.APITimeoutError:
+        return text, "idle"
+    return text, None
+
+
+def test_exercise_2_fails_a_read_timeout_alone():
+    def read_timeout_only(client, model, prompt, idle, deadline):
+        return collect(client, model, prompt, timeout=idle)
+
+    assert_fails(lesson03.check_exercise_2(read_timeout_only), 2, "'deadline'")
+
+
+def test_exercise_2_fails_the_deadline_as_a_read_timeout():
+    def deadline_as_timeout(client, model, prompt, idle, deadline):
+        text, reason = collect(client, model, prompt, timeout=deadline)
+        return text, "deadline" if reason == "idle" else reason
+
+    assert_fails(lesson03.check_exercise_2(deadline_as_timeout), 2, "went quiet")
+
+
+def test_exercise_2_fails_a_clock_without_a_read_timeout():
+    def clock_only(client, model, prompt, idle, deadline):  # blocked in next() while silent
+        return collect(client, model, prompt, timeout=client.timeout, deadline=deadline)
+
+    assert_fails(lesson03.check_exercise_2(clock_only), 2, "went quiet")
+
+
+def test_exercise_2_fails_leaving_the_stream_open():
+    def no_close(client, model, prompt, idle, deadline):
+        return collect(client, model, prompt, timeout=idle, deadline=deadline, close=False)
+
+    assert_fails(lesson03.check_exercise_2(no_close), 2, "still generating")
 
 
 # --------------------------------------------------------------------------- exercise 3
 
 
 def test_exercise_3_passes_reference(solution):
-    assert_passes(lesson03.check_exercise_3(solution.measure_stream), 3)
+    assert_passes(lesson03.check_exercise_3(solution.stream_timings), 3)
 
 
-def test_exercise_3_fails_timing_the_first_event_instead_of_the_first_text():
+def timings(client, model, prompt, *, clock_after_create=False, first_event=False,
+            rate_over_total=False):
+    """A family of answers, each with at most one mistake."""
+    start = time.perf_counter()
+    stream = client.responses.create(model=model, input=prompt, stream=True)
+    headers = time.perf_counter() - start
+    if clock_after_create:
+        start = time.perf_counter()
+    arrivals, first_any = [], None
+    for event in stream:
+        first_any = first_any or time.perf_counter() - start
+        if event.type == "response.output_text.delta":
+            arrivals.append(time.perf_counter() - start)
+    total = time.perf_counter() - start
+    first = first_any if first_event else arrivals[0]
+    if rate_over_total:
+        rate = len(arrivals) / total
+    else:
+        rate = len(arrivals) / (arrivals[-1] - arrivals[0])  # n, not n - 1: also right
+    return {"headers": headers, "first_text": first, "total": total, "rate": rate}
+
+
+def test_exercise_3_passes_the_family_without_a_mistake():
+    assert_passes(lesson03.check_exercise_3(timings), 3)
+
+
+def test_exercise_3_fails_a_clock_started_after_create():
+    def late_clock(client, model, prompt):
+        result = timings(client, model, prompt, clock_after_create=True)
+        return result | {"headers": 0.0}  # "create() took no time": the clock was not running
+
+    assert_fails(lesson03.check_exercise_3(late_clock), 3, "start the clock before")
+
+
+def test_exercise_3_fails_the_first_event_for_the_first_text():
     def first_event(client, model, prompt):
-        start = time.perf_counter()
-        stream = client.responses.create(model=model, input=prompt, stream=True)
-        ttft = None
-        for _event in stream:
-            if ttft is None:
-                ttft = time.perf_counter() - start
-        return ttft, time.perf_counter() - start
+        return timings(client, model, prompt, first_event=True)
 
-    message = lesson03.check_exercise_3(first_event)
-    assert_fails(message, 3)
-    assert "first event" in message
+    assert_fails(lesson03.check_exercise_3(first_event), 3, "time the first text delta")
 
 
-def test_exercise_3_fails_when_total_stops_at_the_first_token():
-    def stops_early(client, model, prompt):
-        start = time.perf_counter()
-        with client.responses.stream(model=model, input=prompt) as stream:
-            for event in stream:
-                if event.type == "response.output_text.delta":
-                    ttft = time.perf_counter() - start
-                    return ttft, ttft
-        return 0.0, 0.0
+def test_exercise_3_fails_a_rate_over_the_whole_time():
+    def over_total(client, model, prompt):
+        return timings(client, model, prompt, rate_over_total=True)
 
-    message = lesson03.check_exercise_3(stops_early)
-    assert_fails(message, 3)
-    assert "before the last token" in message
+    assert_fails(lesson03.check_exercise_3(over_total), 3, "the deltas after the first")
 
 
 def test_exercise_3_fails_on_a_wrong_shape():
-    assert_fails(lesson03.check_exercise_3(lambda client, model, prompt: 1.0), 3)
+    def as_tuple(client, model, prompt):
+        result = timings(client, model, prompt)
+        return result["first_text"], result["total"]
+
+    assert_fails(lesson03.check_exercise_3(as_tuple), 3, "expected a dict")

@@ -1,18 +1,23 @@
 """Checks for lesson 3's exercises (openai stream=True).
 
-Exercise 1 feeds stand-in events, and raises `openai.APIError` mid-way as the SDK does when the
-API sends an `error` event. Exercises 2 and 3 are checked against the kit's local server with the
-real openai client,
-because what they teach (an exception mid-stream, time to the first *text*) only exists on a
-real connection. The timing check uses causal lower bounds only: the server cannot send the
-first token before its TTFT, so a correct measurement can never be smaller; no upper bound is
-checked, so a slow machine cannot make a correct answer fail.
+Every check runs the learner's code on the real openai SDK, so the events, the exceptions and
+the timing are the SDK's own:
+
+- exercise 1 replays streams api.openai.com sent (data/real_streams/) through an
+  `httpx2.MockTransport`: one that completed, one cut at `max_output_tokens`, and three spliced
+  from their frames (an `error` event mid-answer, as the real error recording has it; the same
+  without the `error` event, so `response.failed` reaches the loop; a body that simply stops);
+- exercises 2 and 3 run against the kit's local server (LocalServers with their own settings: a
+  stall, a slow model, a fixed time to first token). The timing checks use causal lower bounds
+  (nothing can arrive before the server sent it); the one upper bound, exercise 2's "stopped
+  soon after the deadline", has a margin far above what a busy machine adds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from types import SimpleNamespace
+import gc
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import httpx2
@@ -20,123 +25,252 @@ import openai
 from openai import OpenAI
 
 from helpers.checks import call, failed, passed
+from helpers.recordings import recording_bytes
 from helpers.server import LocalServer
 from helpers.server.model.simulated import MODEL_ID, answer_prompt
 
 PROMPT = "Write a haiku about streaming"
-CHECK_TTFT = 1.0  # seconds; far above what reaching the server costs even on a busy shared
-# machine (tens of ms), so timing the first event instead of the first text always shows up
-CHECK_TOKENS_PER_SECOND = 50.0
-TIMER_SLACK = 0.02  # an event loop may wake a timer a little early; be generous
 
 
 # --------------------------------------------------------------------------- exercise 1
 
 
-def _event(event_type: str, **fields: Any) -> SimpleNamespace:
-    """Stand-in for an SDK event: the exercise only reads attributes."""
-    return SimpleNamespace(type=event_type, **fields)
+def _frames(name: str) -> list[bytes]:
+    """A recording's frames, each with its blank line."""
+    return [frame + b"\n\n" for frame in recording_bytes(name).split(b"\n\n") if frame.strip()]
 
 
-FAILURE = "The model failed mid-stream."
+def _replay(body: bytes) -> Any:
+    """What `client.responses.create(..., stream=True)` returns when the server sent `body`."""
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        headers = {"content-type": "text/event-stream; charset=utf-8"}
+        return httpx2.Response(200, content=body, headers=headers)
+
+    client = OpenAI(
+        base_url="http://recording.invalid/v1",
+        api_key="not-needed",
+        max_retries=0,
+        http_client=openai.DefaultHttpxClient(transport=httpx2.MockTransport(answer)),
+    )
+    return client.responses.create(model="gpt-4o", input="Tell me a story", stream=True)
 
 
-def _failure() -> openai.APIError:
-    """What openai 3.63 raises from the iteration when the API sends an `error` event: a plain
-    APIError (no status: HTTP 200 had arrived) whose body is the event's `error` object."""
-    request = httpx2.Request("POST", "http://127.0.0.1/v1/responses")
-    body = {"type": "server_error", "code": "server_error", "message": FAILURE, "param": None}
-    return openai.APIError(FAILURE, request, body=body)
+QUOTA = "You exceeded your current quota"  # the real error recording's message starts so
 
 
-def sample_events(*, fail_after: int | None = None) -> Iterator[SimpleNamespace]:
-    """A Responses stream's events for the haiku, as the SDK yields them; with `fail_after`,
-    the iteration raises APIError after that many text deltas, as the SDK does mid-stream."""
-    tokens = answer_prompt(PROMPT).tokens
-    yield from (_event("response.created"), _event("response.in_progress"))
-    yield from (_event("response.output_item.added"), _event("response.content_part.added"))
-    for index, token in enumerate(tokens):
-        if index == fail_after:
-            raise _failure()
-        yield _event("response.output_text.delta", delta=token)
-    text = "".join(tokens)
-    yield from (_event("response.output_text.done", text=text), _event("response.completed"))
+def _ending_cases() -> list[tuple[str, bytes, str, list[str]]]:
+    """(what happened, body, the text before the end, words the RuntimeError must contain)."""
+    cut = _frames("openai-responses-incomplete-1")  # 4 openers, 16 deltas, 3 .done, incomplete
+    error_event, failed_event = _frames("openai-responses-error-1")[2:4]
+    head = b"".join(cut[:10])  # created ... the 6th delta: "In the bustling city of Detroit"
+    story = "In the bustling city of Detroit"
+    whole_cut = story + ", a sleek, metallic blue sedan rolled off the"
+    return [
+        ("it stopped at max_output_tokens (response.incomplete, a real stream)",
+         b"".join(cut), whole_cut, ["max_output_tokens"]),
+        ("the API sent an `error` event mid-answer (the SDK raises openai.APIError)",
+         head + error_event + failed_event, story, [QUOTA]),
+        ("it ended with response.failed (no `error` event before it)",
+         head + failed_event, story, [QUOTA]),
+        ("the body just stopped: no terminal event at all (a cut close-delimited body)",
+         head, story, []),
+    ]
 
 
-def check_exercise_1(collect_answer: Callable[[Iterable[Any]], str]) -> str:
-    """Exercise 1: the text of the deltas; an APIError mid-stream becomes a RuntimeError that
-    names the error and keeps the partial text."""
-    want = answer_prompt(PROMPT).text
-    result, error = call(1, collect_answer, sample_events())
+def check_exercise_1(answer_text: Callable[[Iterable[Any]], str]) -> str:
+    """Exercise 1: the text only when the stream ended with response.completed; any other ending
+    a RuntimeError that says why and keeps the text that arrived."""
+    result, error = call(1, answer_text, _replay(recording_bytes("openai-responses-text-1")))
     if error:
         return error
-    if result != want:
-        return failed(1, f"expected {want!r}, got {result!r}")
-    partial = "".join(answer_prompt(PROMPT).tokens[:4])
-    try:
-        result = collect_answer(sample_events(fail_after=4))
-    except RuntimeError as raised:
-        message = str(raised)
-        if FAILURE not in message or partial not in message:
-            return failed(1, f"the RuntimeError should name the error ({FAILURE!r}) and keep the "
-                             f"text so far ({partial!r}); its message was {message!r}")
-        return passed(1)
-    except Exception as raised:
-        return failed(1, f"an APIError mid-stream should become a RuntimeError; "
-                         f"{type(raised).__name__}({raised}) escaped instead")
-    return failed(1, f"the stream failed mid-way, so this must raise RuntimeError, but "
-                     f"{result!r} was returned")
+    if result != "pong":
+        return failed(1, f"a stream that completed with the text 'pong' gave {result!r}")
+    for what, body, text, words in _ending_cases():
+        try:
+            result = answer_text(_replay(body))
+        except RuntimeError as raised:
+            message = str(raised)
+            missing = [word for word in [*words, text] if word not in message]
+            if missing:
+                return failed(1, f"when {what}, the RuntimeError should say why and keep the text "
+                                 f"so far; {missing[0]!r} is missing from {message!r}")
+            continue
+        except NotImplementedError:
+            return failed(1, "answer_text still raises NotImplementedError")
+        except Exception as raised:
+            return failed(1, f"when {what}, raise RuntimeError; {type(raised).__name__} "
+                             f"escaped instead: {raised}")
+        return failed(1, f"when {what}, the text is not the answer: raise RuntimeError, "
+                         f"not return {result!r}")
+    return passed(1)
 
 
 # --------------------------------------------------------------------------- exercise 2
 
+STALL_SECONDS = 4.0  # the stalled server's silence: much longer than `idle`, far from forever
+IDLE = 0.5
+DEADLINE = 0.8
+SLOW_TOKENS_PER_SECOND = 10.0  # the slow server: a token every 0.1 s
+SLOW_PROMPT = "Why does streaming feel faster?"  # 110 tokens: 11 s at 10 tokens/s
+LATE = 0.7  # seconds after the deadline by which the answer must have stopped (tokens: 0.1 s)
 
-def check_exercise_2(stream_keeping_partial: Callable[[OpenAI, str, str], tuple]) -> str:
-    """Exercise 2: a dropped connection gives (text so far, "APIConnectionError")."""
+
+def _run_2(stream_within: Callable[..., tuple], server: LocalServer, deadline: float,
+           prompt: str = PROMPT, after: Callable[[], bool] | None = None
+           ) -> tuple[Any, float, str | None, bool]:
+    """The learner's result, how long it took, a failure message, and what `after()` says
+    once it returned (before the client's connections are closed)."""
+    # The client's own timeout is longer than the stall: a stalled stream times out only if
+    # the learner's code asked for it.
+    client = OpenAI(base_url=server.base_url, api_key="unused", max_retries=0, timeout=10.0)
+    start = time.perf_counter()
+    try:
+        result, error = call(2, stream_within, client, MODEL_ID, prompt, IDLE, deadline)
+        elapsed = time.perf_counter() - start
+        verdict = after() if after is not None and error is None else True
+    finally:
+        client.close()  # a stream the learner left open ends here, so the server stops cleanly
+    return result, elapsed, error, verdict
+
+
+def _stream_closed(server: LocalServer, within: float = 0.5) -> bool:
+    """Whether the server stopped generating (it notices a closed connection at its next
+    token) within `within` seconds."""
+    until = time.perf_counter() + within
+    while server.live_streams:
+        if time.perf_counter() > until:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def check_exercise_2(stream_within: Callable[..., tuple]) -> str:
+    """Exercise 2: (text, None), (text so far, "idle") after `idle` s of silence, or (text so
+    far, "deadline") once `deadline` s have passed since the request; the stream closed."""
     tokens = answer_prompt(PROMPT).tokens
-    with LocalServer(ttft=0.05, tokens_per_second=200) as healthy:
-        client = OpenAI(base_url=healthy.base_url, api_key="unused", max_retries=0)
-        result, error = call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
-        client.close()
+    whole = "".join(tokens)
+    with LocalServer(ttft=0.05, tokens_per_second=200, jitter=0) as healthy:
+        result, _elapsed, error, _ = _run_2(stream_within, healthy, 10.0)
     if error:
         return error
-    whole = "".join(tokens)
     if result != (whole, None):
         return failed(2, f"a healthy stream should give ({whole!r}, None), got {result!r}")
-    with LocalServer(ttft=0.05, tokens_per_second=200, fault="drop", fault_after=5) as dropping:
-        client = OpenAI(base_url=dropping.base_url, api_key="unused", max_retries=0)
-        result, error = call(2, stream_keeping_partial, client, MODEL_ID, PROMPT)
-        client.close()
+
+    with LocalServer(ttft=0.05, tokens_per_second=200, jitter=0, fault="stall", fault_after=5,
+                     stall_seconds=STALL_SECONDS) as stalled:
+        result, elapsed, error, _ = _run_2(stream_within, stalled, 10.0)
     if error:
-        return failed(2, f"a dropped connection must not escape: {error.split(': ', 1)[1]}")
-    want = ("".join(tokens[:5]), "APIConnectionError")
+        return failed(2, f"a server that went quiet must not raise out of your function: "
+                         f"{error.split(': ', 1)[1]}")
+    want = ("".join(tokens[:5]), "idle")
+    if result == want and elapsed > IDLE + 1.5:
+        return failed(2, f"idle={IDLE} s, but your function noticed the silence only after "
+                         f"{elapsed:.1f} s: the read timeout is `idle` itself")
     if result != want:
-        return failed(2, f"after a drop after 5 tokens expected {want!r}, got {result!r}")
+        return failed(2, f"the server went quiet for {STALL_SECONDS:.0f} s after 5 tokens, with "
+                         f"idle={IDLE}: expected {want!r} (a read timeout of `idle` seconds), "
+                         f"got {result!r} after {elapsed:.1f} s")
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # a stream left open stays open: only a cycle collection would close it
+    try:
+        with LocalServer(ttft=0.05, tokens_per_second=SLOW_TOKENS_PER_SECOND, jitter=0) as slow:
+            result, elapsed, error, closed = _run_2(
+                stream_within, slow, DEADLINE, SLOW_PROMPT, lambda: _stream_closed(slow)
+            )
+    finally:
+        if was_enabled:
+            gc.enable()
+    if error:
+        return error
+    if not (isinstance(result, tuple) and len(result) == 2):
+        return failed(2, f"expected a tuple (text, reason), got {result!r}")
+    text, reason = result
+    whole = answer_prompt(SLOW_PROMPT).text
+    if reason != "deadline":
+        return failed(2, f"a model writing a token every 0.1 s takes 11 s, past deadline="
+                         f"{DEADLINE}: expected (text so far, 'deadline'), got {result!r} after "
+                         f"{elapsed:.2f} s (a read timeout bounds the silence between two "
+                         "pieces, not the whole answer)")
+    if not text or not whole.startswith(text) or text == whole:
+        return failed(2, f"at the deadline the text so far is a start of {whole[:40]!r}..., "
+                         f"got {text!r}")
+    if elapsed > DEADLINE + LATE:
+        return failed(2, f"deadline={DEADLINE} s, but your function returned after "
+                         f"{elapsed:.2f} s: look at the clock at every event")
+    if not closed:
+        return failed(2, "after the deadline the server was still generating: close the stream "
+                         "(stream.close(), or `with ... as stream:`), or the model keeps writing "
+                         "the answer nobody reads (and a real API bills it)")
     return passed(2)
 
 
 # --------------------------------------------------------------------------- exercise 3
 
+NETWORK_DELAY = 0.5  # seconds the check's network takes to carry the request to the server
+CHECK_TTFT = 1.5  # the server's time to first token, from the request's arrival
+CHECK_TOKENS_PER_SECOND = 40.0
+RATE_QUESTION = "Why does streaming feel faster?"  # 110 tokens: 2.7 s of text at 40 tokens/s
+MIN_RATE = 0.7  # a right rate is about 1.0 x the server's (higher when the first token is late)
+TIMER_SLACK = 0.02  # an event loop may wake a timer a little early; be generous
 
-def check_exercise_3(measure_stream: Callable[[OpenAI, str, str], tuple]) -> str:
-    """Exercise 3: (seconds to the first text delta, seconds to the end of the stream)."""
-    tokens = answer_prompt(PROMPT).tokens
-    last_token_due = CHECK_TTFT + (len(tokens) - 1) / CHECK_TOKENS_PER_SECOND
+
+class SlowNetwork(httpx2.BaseTransport):
+    """An HTTP transport that takes `delay` seconds to carry each request to the server, like a
+    slow link or a queue in front of the API: `create()` returns that much later."""
+
+    def __init__(self, delay: float) -> None:
+        self.delay = delay
+        self.inner = httpx2.HTTPTransport()
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        time.sleep(self.delay)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+def check_exercise_3(stream_timings: Callable[[OpenAI, str, str], dict]) -> str:
+    """Exercise 3: when create() returned, the first text, the end (all from just before the
+    request), and the rate of text deltas after the first."""
+    tokens = answer_prompt(RATE_QUESTION).tokens
+    first_due = NETWORK_DELAY + CHECK_TTFT
+    last_due = first_due + (len(tokens) - 1) / CHECK_TOKENS_PER_SECOND
     with LocalServer(ttft=CHECK_TTFT, tokens_per_second=CHECK_TOKENS_PER_SECOND, jitter=0) as srv:
-        client = OpenAI(base_url=srv.base_url, api_key="unused", max_retries=0)
-        result, error = call(3, measure_stream, client, MODEL_ID, PROMPT)
+        client = OpenAI(
+            base_url=srv.base_url,
+            api_key="unused",
+            max_retries=0,
+            http_client=openai.DefaultHttpxClient(transport=SlowNetwork(NETWORK_DELAY)),
+        )
+        result, error = call(3, stream_timings, client, MODEL_ID, RATE_QUESTION)
         client.close()
     if error:
         return error
-    if not (isinstance(result, tuple) and len(result) == 2):
-        return failed(3, f"expected a tuple (ttft, total) in seconds, got {result!r}")
-    ttft, total = result
-    if ttft < CHECK_TTFT - TIMER_SLACK:
-        return failed(3, f"ttft {ttft:.3f} s is shorter than the server's {CHECK_TTFT} s delay "
-                         "before the first token: did you time the first event, not the text?")
-    if total < last_token_due - TIMER_SLACK:
-        return failed(3, f"total {total:.3f} s ends before the last token was due "
-                         f"({last_token_due:.2f} s): time until the stream is finished")
-    if ttft > total:
-        return failed(3, f"ttft ({ttft:.3f} s) cannot be later than total ({total:.3f} s)")
+    keys = {"headers", "first_text", "total", "rate"}
+    if not isinstance(result, dict) or set(result) != keys:
+        return failed(3, f"expected a dict with the keys {sorted(keys)}, got {result!r}")
+    headers, first_text, total, rate = (result[key] for key in ("headers", "first_text",
+                                                                "total", "rate"))
+    if headers < NETWORK_DELAY - TIMER_SLACK:
+        return failed(3, f"headers={headers:.3f} s, but the check's network alone took "
+                         f"{NETWORK_DELAY} s to carry the request: start the clock before "
+                         "create(), which returns only when the headers are in")
+    if first_text < first_due - TIMER_SLACK:
+        return failed(3, f"first_text={first_text:.3f} s, but the first text delta cannot "
+                         f"arrive before {first_due:.1f} s (network {NETWORK_DELAY} s + the "
+                         f"server's {CHECK_TTFT} s to the first token): time the first text "
+                         "delta, from just before the request")
+    if not headers <= first_text <= total:
+        return failed(3, f"expected headers <= first_text <= total, got {result!r}")
+    if total < last_due - TIMER_SLACK:
+        return failed(3, f"total={total:.3f} s ends before the last token was due "
+                         f"({last_due:.2f} s): time until the stream is finished")
+    if rate < MIN_RATE * CHECK_TOKENS_PER_SECOND:
+        return failed(3, f"rate={rate:.1f} deltas/s, but this server wrote "
+                         f"{CHECK_TOKENS_PER_SECOND:.0f} a second once it started: count the "
+                         "deltas after the first, over the time after the first (the wait "
+                         "before it is not writing speed)")
     return passed(3)

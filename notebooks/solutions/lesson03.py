@@ -9,42 +9,67 @@ from typing import Any
 import openai
 
 
-def collect_answer(events: Iterable[Any]) -> str:
-    """Only `response.output_text.delta` adds text; `.done` repeats it. The text is collected
-    outside the try, so when the SDK raises APIError mid-stream (the API sent an `error` event)
-    the message can keep what arrived."""
-    text = ""
+def answer_text(events: Iterable[Any]) -> str:
+    """Only response.completed makes the text an answer. The text is collected outside the try,
+    so every other ending can say what arrived: response.incomplete (why:
+    incomplete_details.reason), response.failed (why: response.error), the APIError the SDK
+    raises for an `error` event, or no terminal event at all (the body just stopped)."""
+    text, ending = "", None
     try:
         for event in events:
             if event.type == "response.output_text.delta":
                 text += event.delta
+            elif event.type in ("response.completed", "response.incomplete", "response.failed"):
+                ending = event
     except openai.APIError as error:
-        raise RuntimeError(f"stream failed: {error.message} (text so far: {text!r})") from error
+        raise RuntimeError(f"the stream failed: {error.message} (text so far: {text!r})") from error
+    if ending is None:
+        raise RuntimeError(f"the stream stopped without a terminal event (text so far: {text!r})")
+    response = ending.response
+    if ending.type == "response.incomplete":
+        why = response.incomplete_details.reason if response.incomplete_details else "unknown"
+        raise RuntimeError(f"the answer is incomplete ({why}); text so far: {text!r}")
+    if ending.type == "response.failed":
+        why = response.error.message if response.error else "unknown"
+        raise RuntimeError(f"the response failed: {why} (text so far: {text!r})")
     return text
 
 
-def stream_keeping_partial(
-    client: openai.OpenAI, model: str, prompt: str
+def stream_within(
+    client: openai.OpenAI, model: str, prompt: str, idle: float, deadline: float
 ) -> tuple[str, str | None]:
-    """The text is collected outside the try, so a dropped connection cannot take it along."""
+    """Two limits, two tools: the read timeout bounds the silence between two pieces (a stalled
+    server raises APITimeoutError), and only the clock, read at every event, bounds the whole
+    answer. `with` closes the stream on every way out, so the server stops writing."""
+    start = time.perf_counter()
     text = ""
     try:
-        stream = client.responses.create(model=model, input=prompt, stream=True)
-        for event in stream:
-            if event.type == "response.output_text.delta":
-                text += event.delta
-    except openai.APIConnectionError as error:
-        return text, type(error).__name__
+        with client.with_options(timeout=idle).responses.create(
+            model=model, input=prompt, stream=True
+        ) as stream:
+            for event in stream:
+                if event.type == "response.output_text.delta":
+                    text += event.delta
+                if time.perf_counter() - start > deadline:
+                    return text, "deadline"
+    except openai.APITimeoutError:
+        return text, "idle"
     return text, None
 
 
-def measure_stream(client: openai.OpenAI, model: str, prompt: str) -> tuple[float, float]:
-    """Start the clock before the request; TTFT is the first *text*, not the first event."""
+def stream_timings(client: openai.OpenAI, model: str, prompt: str) -> dict[str, float]:
+    """One clock, started before create(): create() returns when the headers are in; the first
+    *text* delta comes later; the rate counts the deltas after the first over the time after
+    the first, so the wait before the first token does not count as slow writing."""
     start = time.perf_counter()
-    ttft = None
     stream = client.responses.create(model=model, input=prompt, stream=True)
-    for event in stream:
-        if event.type == "response.output_text.delta" and ttft is None:
-            ttft = time.perf_counter() - start
+    headers = time.perf_counter() - start
+    arrivals = []
+    with stream:
+        for event in stream:
+            if event.type == "response.output_text.delta":
+                arrivals.append(time.perf_counter() - start)
     total = time.perf_counter() - start
-    return (ttft if ttft is not None else total), total
+    first, last = arrivals[0], arrivals[-1]
+    rate = (len(arrivals) - 1) / (last - first) if last > first else 0.0
+    return {"headers": headers, "first_text": first, "total": total, "rate": rate}
