@@ -2,20 +2,29 @@
 
 Each check returns the line the notebook prints (helpers.checks says why it never raises). The
 streams below are small, hand-written copies of what the three APIs send, frame by frame, as
-`helpers.sse.ServerSentEvent`s, including the awkward parts: Chat's `[DONE]`, Anthropic's `ping`
-and cumulative usage, and an error that arrives after some text.
+`helpers.sse.ServerSentEvent`s, including the awkward parts: Chat's `[DONE]`, Anthropic's `ping`,
+thinking block and cumulative usage, an error that arrives after some text, and streams that
+"look finished" although they are not: a Responses stream that ends `response.failed` or
+`response.incomplete` with no `error` frame, a Chat `finish_reason: "length"`, a Messages
+`stop_reason: "max_tokens"`, and a connection that closed before any end frame.
+
+The frames are fed one at a time through a generator that counts what was read, so an answer
+that reads the whole stream before yielding its first piece is told so.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from helpers.checks import call, failed, passed
+from helpers.checks import failed, failed_with, passed
 from helpers.sse import ServerSentEvent
 
 DIALECTS = ("responses", "chat", "messages")
+INPUT_TOKENS = 4
+THINKING = ["The user asks", " for a greeting."]  # two thinking pieces (Messages only)
 
 
 def _frame(event: str | None, payload: Any) -> ServerSentEvent:
@@ -23,116 +32,224 @@ def _frame(event: str | None, payload: Any) -> ServerSentEvent:
     return ServerSentEvent(event=event or "message", data=data)
 
 
-def _responses(pieces: list[str], *, fail: bool = False) -> list[ServerSentEvent]:
-    usage = {"input_tokens": 4, "output_tokens": len(pieces), "total_tokens": 4 + len(pieces)}
-    frames = [_frame(t, {"type": t}) for t in ("response.created", "response.in_progress")]
-    for piece in pieces:
-        frames.append(
-            _frame(
-                "response.output_text.delta", {"type": "response.output_text.delta", "delta": piece}
-            )
-        )
-    if fail:
-        failure = {"type": "server_error", "code": "server_error", "message": "model failed",
-                   "param": None}  # nested under "error", as the API sends it
-        frames.append(_frame("error", {"type": "error", "error": failure}))
-        frames.append(_frame("response.failed", {"type": "response.failed", "response": {}}))
-        return frames
-    frames.append(_frame("response.output_text.done", {"type": "response.output_text.done"}))
-    done = {"type": "response.completed", "response": {"status": "completed", "usage": usage}}
-    return [*frames, _frame("response.completed", done)]
+@dataclass(frozen=True)
+class Case:
+    """One hand-written stream and what a right answer makes of it."""
+
+    dialect: str
+    ending: str  # "stop", "stop_sequence", "length", "error", "failed", "cut"
+    pieces: tuple[str, ...]
+    frames: tuple[ServerSentEvent, ...]
+    output_tokens: int
+    first_text_at: int  # how many frames a reader must have read to hold the first piece
+    thinking: bool = False
+
+    @property
+    def text(self) -> list[str]:
+        return [piece for piece in self.pieces if piece]
+
+    @property
+    def stop(self) -> str | None:
+        """Exercise 2's last word in Chat's vocabulary; None when the stream must raise."""
+        return {"stop": "stop", "stop_sequence": "stop", "length": "length"}.get(self.ending)
+
+    @property
+    def usage(self) -> dict[str, int]:
+        return {"input_tokens": INPUT_TOKENS, "output_tokens": self.output_tokens}
+
+    def describe(self) -> str:
+        what = {
+            "stop": "a whole answer",
+            "stop_sequence": "a whole answer (ended by a stop sequence)",
+            "length": "an answer cut by the token limit",
+            "error": "an error frame after some text",
+            "failed": "response.failed with no error frame",
+            "cut": "a connection that closed before the end frame",
+        }[self.ending]
+        return f"{self.dialect}, {what}{' (thinking first)' if self.thinking else ''}"
 
 
-def _chat(pieces: list[str], *, fail: bool = False) -> list[ServerSentEvent]:
-    def chunk(delta: dict[str, Any], finish: str | None = None, **more: Any) -> ServerSentEvent:
-        choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return _frame(None, {"object": "chat.completion.chunk", "choices": [choice], **more})
-
-    frames = [chunk({"role": "assistant", "content": ""})]
-    frames += [chunk({"content": piece}) for piece in pieces]
-    if fail:
-        failure = {"message": "model failed", "type": "server_error", "param": None, "code": None}
-        return [*frames, _frame(None, {"error": failure})]
-    usage = {"prompt_tokens": 4, "completion_tokens": len(pieces), "total_tokens": 4 + len(pieces)}
-    last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage})
-    return [*frames, chunk({}, "stop"), last, _frame(None, "[DONE]")]
-
-
-def _messages(pieces: list[str], *, fail: bool = False) -> list[ServerSentEvent]:
+def _responses(pieces: list[str], ending: str) -> list[ServerSentEvent]:
     def event(kind: str, **fields: Any) -> ServerSentEvent:
         return _frame(kind, {"type": kind, **fields})
 
-    start = {"usage": {"input_tokens": 4, "output_tokens": 1}, "content": []}
-    frames = [
-        event("message_start", message=start),
-        event("content_block_start", index=0, content_block={"type": "text", "text": ""}),
-        event("ping"),
-    ]
-    for piece in pieces:
-        delta = {"type": "text_delta", "text": piece}
-        frames.append(event("content_block_delta", index=0, delta=delta))
-    if fail:
-        return [
-            *frames,
-            event("error", error={"type": "overloaded_error", "message": "Overloaded"}),
-        ]
+    usage = {"input_tokens": INPUT_TOKENS, "output_tokens": len(pieces),
+             "total_tokens": INPUT_TOKENS + len(pieces)}
+    frames = [event("response.created", response={"status": "in_progress", "usage": None}),
+              event("response.in_progress", response={"status": "in_progress", "usage": None})]
+    frames += [event("response.output_text.delta", delta=piece) for piece in pieces]
+    if ending == "cut":
+        return frames
+    if ending == "error":
+        failure = {"type": "server_error", "code": "server_error", "message": "model failed",
+                   "param": None}  # nested under "error", as the API sends it
+        failed_response = {"status": "failed", "error": failure, "usage": None}
+        return [*frames, event("error", error=failure),
+                event("response.failed", response=failed_response)]
+    if ending == "failed":  # the final event alone says so
+        failure = {"code": "server_error", "message": "model failed"}
+        return [*frames, event("response.failed",
+                               response={"status": "failed", "error": failure, "usage": usage})]
+    frames.append(event("response.output_text.done", text="".join(pieces)))
+    if ending == "length":
+        cut = {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
+               "usage": usage}
+        return [*frames, event("response.incomplete", response=cut)]
+    done = {"status": "completed", "incomplete_details": None, "usage": usage}
+    return [*frames, event("response.completed", response=done)]
+
+
+def _chat(pieces: list[str], ending: str) -> list[ServerSentEvent]:
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> ServerSentEvent:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish}
+        return _frame(None, {"object": "chat.completion.chunk", "choices": [choice]})
+
+    frames = [chunk({"role": "assistant", "content": ""})]
+    frames += [chunk({"content": piece}) for piece in pieces]
+    if ending == "cut":
+        return frames
+    if ending == "error":
+        failure = {"message": "model failed", "type": "server_error", "param": None, "code": None}
+        return [*frames, _frame(None, {"error": failure})]
+    usage = {"prompt_tokens": INPUT_TOKENS, "completion_tokens": len(pieces),
+             "total_tokens": INPUT_TOKENS + len(pieces)}
+    last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage})
+    finish = "length" if ending == "length" else "stop"
+    return [*frames, chunk({}, finish), last, _frame(None, "[DONE]")]
+
+
+def _messages(pieces: list[str], ending: str, thinking: bool = False) -> list[ServerSentEvent]:
+    def event(kind: str, **fields: Any) -> ServerSentEvent:
+        return _frame(kind, {"type": kind, **fields})
+
+    start = {"usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}, "content": [],
+             "stop_reason": None}
+    frames = [event("message_start", message=start)]
+    index = 0
+    if thinking:
+        frames.append(event("content_block_start", index=0,
+                            content_block={"type": "thinking", "thinking": "", "signature": ""}))
+        frames.append(event("ping"))
+        frames += [event("content_block_delta", index=0,
+                         delta={"type": "thinking_delta", "thinking": piece})
+                   for piece in THINKING]
+        frames.append(event("content_block_delta", index=0,
+                            delta={"type": "signature_delta", "signature": "EqQBCkYIBxgCKkA"}))
+        frames.append(event("content_block_stop", index=0))
+        index = 1
+    frames.append(event("content_block_start", index=index,
+                        content_block={"type": "text", "text": ""}))
+    if not thinking:
+        frames.append(event("ping"))
+    frames += [event("content_block_delta", index=index,
+                     delta={"type": "text_delta", "text": piece}) for piece in pieces]
+    if ending == "cut":
+        return frames
+    if ending == "error":
+        return [*frames,
+                event("error", error={"type": "overloaded_error", "message": "Overloaded"})]
+    reason = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens"}[ending]
+    output = len(pieces) + (len(THINKING) + 1 if thinking else 0)
+    delta = {"stop_reason": reason, "stop_sequence": "\n\n" if reason == "stop_sequence" else None}
     return [
         *frames,
         event("ping"),
-        event("content_block_stop", index=0),
-        event(
-            "message_delta", delta={"stop_reason": "end_turn"}, usage={"output_tokens": len(pieces)}
-        ),
+        event("content_block_stop", index=index),
+        event("message_delta", delta=delta,
+              usage={"input_tokens": INPUT_TOKENS, "output_tokens": output}),
         event("message_stop"),
     ]
 
 
-BUILD = {"responses": _responses, "chat": _chat, "messages": _messages}
-CASES = [["Hel", "lo", "!"], ["one"], ["a", "", "b"]]
+def _case(dialect: str, ending: str, pieces: list[str], thinking: bool = False) -> Case:
+    if dialect == "responses":
+        frames = _responses(pieces, ending)
+    elif dialect == "chat":
+        frames = _chat(pieces, ending)
+    else:
+        frames = _messages(pieces, ending, thinking)
+    output = len(pieces) + (len(THINKING) + 1 if thinking else 0)
+    first = next((n for n, f in enumerate(frames, 1) if _carries_text(f)), len(frames))
+    return Case(dialect, ending, tuple(pieces), tuple(frames), output, first, thinking)
 
 
-def _as_list(number: int, fn: Callable[..., Iterable[Any]], dialect: str, frames: list) -> Any:
-    def run() -> list[Any]:
-        return list(fn(dialect, iter(frames)))
+def _carries_text(frame: ServerSentEvent) -> bool:
+    """Does this frame carry a non-empty piece of the answer's text (any dialect)?"""
+    if frame.data == "[DONE]":
+        return False
+    data = json.loads(frame.data)
+    if data.get("type") == "response.output_text.delta":
+        return bool(data["delta"])
+    if data.get("choices"):
+        return bool(data["choices"][0]["delta"].get("content"))
+    delta = data.get("delta") if data.get("type") == "content_block_delta" else None
+    return bool(delta and delta["type"] == "text_delta" and delta["text"])
 
-    got, error = call(number, run, label=f"{fn.__name__}({dialect!r}, ...)")
-    return got, error
+
+CASES = [
+    *(_case(d, "stop", p) for d in DIALECTS for p in (["Hel", "lo", "!"], ["one"], ["a", "", "b"])),
+    *(_case(d, "length", ["x", "y"]) for d in DIALECTS),
+    *(_case(d, ending, ["x", "y"]) for d in DIALECTS for ending in ("error", "cut")),
+    _case("responses", "failed", ["x", "y"]),
+    _case("messages", "stop", ["Hel", "lo"], thinking=True),
+    _case("messages", "stop_sequence", ["a", "b"]),
+]
 
 
-def _expected_text(pieces: list[str]) -> list[str]:
-    return [piece for piece in pieces if piece]
+def _run(fn: Callable[..., Iterable[Any]], case: Case) -> tuple[list[Any], Exception | None, int]:
+    """(items yielded, the exception raised or None, frames read when the first item came)."""
+    read = 0
 
+    def feed() -> Iterator[ServerSentEvent]:
+        nonlocal read
+        for frame in case.frames:
+            read += 1
+            yield frame
 
-def _raises_on_error(number: int, fn: Callable[..., Iterable[Any]], dialect: str) -> str | None:
-    """An error frame after two pieces: the pieces come out, then an exception (not a quiet end)."""
-    frames, seen = BUILD[dialect](["x", "y"], fail=True), []
+    seen: list[Any] = []
+    first = -1
     try:
-        for item in fn(dialect, iter(frames)):
+        for item in fn(case.dialect, feed()):
+            if first < 0:
+                first = read
             seen.append(item)
-    except NotImplementedError:
-        return failed(number, f"{fn.__name__} still raises NotImplementedError")
-    except Exception:
-        return (
-            None
-            if len(seen) == 2
-            else failed(number, f"{dialect}: expected the 2 pieces before the error, got {seen!r}")
-        )
-    return failed(number, f"{dialect}: the stream ended with an error frame but nothing raised")
+    except Exception as error:
+        return seen, error, first
+    return seen, None, first
+
+
+def _verdict(number: int, fn: Callable[..., Iterable[Any]], case: Case,
+             want: list[Any], raises: bool, normalize: Callable[[Any], Any]) -> str | None:
+    """None when `fn` treated this stream right, else the failure message."""
+    seen, error, first = _run(fn, case)
+    got = [normalize(item) for item in seen]
+    where = case.describe()
+    if isinstance(error, NotImplementedError):
+        return failed_with(number, error, fn.__name__)
+    if error is not None and not raises:
+        return failed(number, f"{where}: raised {type(error).__name__}: {error} "
+                              f"(after {got!r})")
+    if got != want:
+        return failed(number, f"{where}: expected {want!r}"
+                              f"{' and then an exception' if raises else ''}, got {got!r}")
+    if raises and error is None:
+        return failed(number, f"{where}: nothing raised, so it looks finished; raise after the "
+                              "text that came before")
+    if case.text and first > case.first_text_at + 1:
+        return failed(number, f"{where}: the first piece came out after {first} frames were "
+                              f"read, though frame {case.first_text_at} carried it: yield each "
+                              "piece as its frame arrives")
+    return None
 
 
 # --- exercise 1 -----------------------------------------------------------------------------------
 
 
 def check_exercise_1(text_deltas: Callable[[str, Iterable[ServerSentEvent]], Iterator[str]]) -> str:
-    """Exercise 1: the text pieces of any dialect's stream, in order, no empty ones."""
-    for dialect in DIALECTS:
-        for pieces in CASES:
-            got, error = _as_list(1, text_deltas, dialect, BUILD[dialect](pieces))
-            if error:
-                return error
-            if got != _expected_text(pieces):
-                return failed(1, f"{dialect}: expected {_expected_text(pieces)!r}, got {got!r}")
-        if problem := _raises_on_error(1, text_deltas, dialect):
+    """Exercise 1: the answer's text pieces in order, then an exception unless it was whole."""
+    for case in CASES:
+        problem = _verdict(1, text_deltas, case, case.text, case.stop != "stop", lambda x: x)
+        if problem:
             return problem
     return passed(1)
 
@@ -140,19 +257,19 @@ def check_exercise_1(text_deltas: Callable[[str, Iterable[ServerSentEvent]], Ite
 # --- exercise 2 -----------------------------------------------------------------------------------
 
 
+def _as_pair(item: Any) -> Any:
+    return tuple(item) if isinstance(item, list | tuple) else item
+
+
 def check_exercise_2(
     unify: Callable[[str, Iterable[ServerSentEvent]], Iterator[tuple[str, Any]]],
 ) -> str:
-    """Exercise 2: ("text", piece) items, then one ("usage", {input_tokens, output_tokens})."""
-    for dialect in DIALECTS:
-        for pieces in CASES:
-            got, error = _as_list(2, unify, dialect, BUILD[dialect](pieces))
-            if error:
-                return error
-            usage = {"input_tokens": 4, "output_tokens": len(pieces)}
-            want = [("text", piece) for piece in _expected_text(pieces)] + [("usage", usage)]
-            if [tuple(item) for item in got] != want:
-                return failed(2, f"{dialect}: expected {want!r}, got {got!r}")
-        if problem := _raises_on_error(2, unify, dialect):
+    """Exercise 2: ("text", piece)s, then ("usage", {...}) and ("stop", "stop" or "length")."""
+    for case in CASES:
+        want: list[Any] = [("text", piece) for piece in case.text]
+        if case.stop is not None:
+            want += [("usage", case.usage), ("stop", case.stop)]
+        problem = _verdict(2, unify, case, want, case.stop is None, _as_pair)
+        if problem:
             return problem
     return passed(2)
