@@ -34,6 +34,7 @@ checks it with hypothesis).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -95,12 +96,16 @@ class RenderUpdate:
     ``added``: the HTML of each block that became finished (show it once; it never changes).
     ``open_html``: the new HTML of the still-open last block ("" when none is open).
     ``open_changed``: whether ``open_html`` differs from the previous update's.
+    ``open_fence``: when the open block is a fenced code block still open, its HTML in three
+    parts, ``(start, code, end)`` with ``open_html == start + code + end``; the code only ever
+    grows, so a view can append what is new instead of replacing the block.
     """
 
     added: list[str] = field(default_factory=list)
     open_html: str = ""
     open_changed: bool = False
     done: bool = False
+    open_fence: tuple[str, str, str] | None = None
 
 
 class IncrementalMarkdown:
@@ -116,6 +121,7 @@ class IncrementalMarkdown:
         self._parts: list[str] = []  # everything received, normalized
         self.ended = False
         self.renders = 0  # how many times markdown-it rendered something (for the benchmark)
+        self._fence: _OpenFence | None = None  # the open block, when it is an open code fence
 
     @property
     def text(self) -> str:
@@ -135,7 +141,13 @@ class IncrementalMarkdown:
         text = _normalize(raw)
         self._parts.append(text)
         self._pending += text
+        if self._fence is not None and self._fence.extend(text):
+            return self._update([], self._fence.html, self._fence.parts)  # no parse needed
+        self._fence = None
         added = self._finish_blocks() if "\n" in text else []
+        self._fence = _OpenFence.starting(self._pending, self._render)
+        if self._fence is not None:
+            return self._update(added, self._fence.html, self._fence.parts)
         return self._update(added, self._render_open())
 
     def end(self) -> RenderUpdate:
@@ -146,6 +158,7 @@ class IncrementalMarkdown:
         self._carry = ""
         self._parts.append(text)
         self._pending += text
+        self._fence = None
         added = self._finish_blocks(final=True)
         if self._pending.strip():
             added.append(self._render(self._pending))
@@ -162,10 +175,14 @@ class IncrementalMarkdown:
         self.renders += 1
         return _cleaner(self.allow_images).clean(self._md.render(source))
 
-    def _update(self, added: list[str], open_html: str) -> RenderUpdate:
+    def _update(
+        self, added: list[str], open_html: str, fence: tuple[str, str, str] | None = None
+    ) -> RenderUpdate:
         changed = open_html != self.open_html
         self.open_html = open_html
-        return RenderUpdate(added=added, open_html=open_html, open_changed=changed)
+        return RenderUpdate(
+            added=added, open_html=open_html, open_changed=changed, open_fence=fence
+        )
 
     def _finish_blocks(self, final: bool = False) -> list[str]:
         """Render and drop every block of the pending text that a later block proves finished.
@@ -200,6 +217,77 @@ class IncrementalMarkdown:
         if not self._pending.strip():
             return ""
         return self._render(provisional(self._pending))
+
+
+# --- an open code fence: its code only grows ----------------------------------------------------
+
+_OPENER = re.compile(r"(`{3,})([^`\n]*)\n|(~{3,})([^\n]*)\n")
+_CLOSER = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+
+
+def _escape_text(text: str) -> str:
+    """Text as nh3 (html5ever) serializes it inside an element."""
+    return (
+        text.replace("&", "&amp;")
+        .replace("\u00a0", "&nbsp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+    )
+
+
+class _OpenFence:
+    """An open fenced code block at the start of the open text, rendered without the parser.
+
+    Its HTML is the opener's HTML (rendered once, by the real parser and sanitizer) around the
+    escaped code, so a redraw costs the new characters, not the whole block. A last line that
+    could still become the closing fence is held back. ``extend`` says False once the fence
+    closes (or anything unexpected happens): then the parser takes over again.
+    """
+
+    def __init__(self, run: str, start: str, end: str) -> None:
+        self.run = run
+        self.start, self.end = start, end
+        self.code: list[str] = []  # escaped complete lines
+        self.tail = ""  # the incomplete last line, raw
+
+    @classmethod
+    def starting(cls, pending: str, render: Callable[[str], str]) -> _OpenFence | None:
+        match = _OPENER.match(pending)
+        if match is None:
+            return None
+        run = match.group(1) or match.group(3)
+        opener_html = render(pending[: match.end()])
+        start, found, end = opener_html.partition("</code></pre>")
+        if not found or not start.startswith("<pre><code"):
+            return None
+        fence = cls(run, start, found + end)
+        return fence if fence.extend(pending[match.end() :]) else None
+
+    def extend(self, text: str) -> bool:
+        """Take new text; False when it closes the fence (the caller renders normally again)."""
+        lines = (self.tail + text).split("\n")
+        self.tail = lines.pop()
+        for line in lines:
+            closer = _CLOSER.fullmatch(line)
+            if (
+                closer
+                and closer.group(1)[0] == self.run[0]
+                and len(closer.group(1)) >= len(self.run)
+            ):
+                return False
+            self.code.append(_escape_text(line) + "\n")
+        return True
+
+    @property
+    def parts(self) -> tuple[str, str, str]:
+        tail = self.tail
+        if re.fullmatch(rf" {{0,3}}{re.escape(self.run[0])}*[ \t]*", tail):
+            tail = ""  # it may still become the closing fence: hold it back
+        return self.start, "".join(self.code) + _escape_text(tail), self.end
+
+    @property
+    def html(self) -> str:
+        return "".join(self.parts)
 
 
 # --- unterminated Markdown while a block is open ------------------------------------------------

@@ -185,6 +185,45 @@ def test_a_fence_stays_open_across_blank_lines_and_renders_as_code_while_open():
     assert renderer.feed("after\n").added[0].startswith('<pre><code class="language-python">')
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["```", "````", "~~~", "```python", "``` a<b &c", "~~~ x`y"]),
+    st.text(alphabet=st.sampled_from(list("ab <>&\"'\u00a0\t\n`~ ")), max_size=60),
+    st.lists(st.integers(min_value=0, max_value=60), max_size=8),
+)
+def test_an_open_fence_is_drawn_without_the_parser_exactly_as_the_parser_would(
+    opener: str, code: str, cuts: list[int]
+):
+    """While a fence is open its code only grows: the HTML is the opener's around escaped text."""
+    text = opener + "\n" + code
+    renderer = IncrementalMarkdown()
+    last = 0
+    for cut in [*sorted(c for c in set(cuts) if c <= len(text)), len(text)]:
+        update = renderer.feed(text[last:cut])
+        last = cut
+        if update.open_fence is None:
+            continue
+        assert "".join(update.open_fence) == update.open_html
+        shown = renderer._pending
+        tail = shown[shown.rfind("\n") + 1 :]
+        if re.fullmatch(rf" {{0,3}}{re.escape(opener[0])}*[ \t]*", tail):
+            shown = shown[: len(shown) - len(tail)]  # a possible closing fence waits
+        assert update.open_html == render_markdown(shown)
+    renderer.end()
+    assert renderer.html == render_markdown(text)
+
+
+def test_a_long_open_fence_costs_one_parse_not_one_per_redraw():
+    renderer = IncrementalMarkdown()
+    renderer.feed("Intro\n\n```python\n")
+    renders = renderer.renders
+    for index in range(200):
+        update = renderer.feed(f"line_{index} = {index}\n")
+        assert update.open_fence is not None
+    assert renderer.renders == renders  # no markdown-it while the fence stays open
+    assert renderer.feed("```\nafter\n").added[-1].endswith("line_199 = 199\n</code></pre>\n")
+
+
 def test_a_list_is_open_until_something_else_begins():
     renderer = IncrementalMarkdown()
     assert renderer.feed("- a\n- b\n\n").added == []
