@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+from itertools import pairwise
 
 import pytest
 from check_helpers import assert_fails, assert_passes, assert_stub_fails, solution_fixture
@@ -33,36 +34,81 @@ def test_exercise_1_names_reading_before_arrival_and_starting_at_the_end():
 
 
 def test_exercise_2(solution):
-    assert_passes(lesson05.check_exercise_2(solution.gap_is_noise), 2)
+    assert_passes(lesson05.check_exercise_2(solution.stalls), 2)
 
 
-def test_exercise_2_rejects_one_run_each_and_one_sided_spread():
-    def first_runs(blocking_totals, streamed_totals):  # one lucky pair decides
-        return abs(blocking_totals[0] - streamed_totals[0]) < 0.1
+def test_exercise_2_accepts_the_interpolated_median_and_lists():
+    def with_statistics_median(timing, factor=4.0):
+        gaps = timing.gaps
+        if len(gaps) < 2:
+            return []
+        limit = factor * statistics.median(gaps)
+        stops = timing.arrivals[:-1]
+        return [[stop, gap] for stop, gap in zip(stops, gaps, strict=True) if gap > limit]
 
-    def blocking_spread_only(blocking_totals, streamed_totals):
-        gap = abs(statistics.median(blocking_totals) - statistics.median(streamed_totals))
-        return gap <= max(blocking_totals) - min(blocking_totals)
+    assert_passes(lesson05.check_exercise_2(with_statistics_median), 2)
 
-    assert_fails(lesson05.check_exercise_2(first_runs), 2, "expected True", "blocking runs alone")
-    assert_fails(lesson05.check_exercise_2(blocking_spread_only), 2, "streamed runs alone")
+
+def test_exercise_2_rejects_the_ttft_as_a_gap_the_mean_and_the_end_moment():
+    def ttft_counts(timing, factor=4.0):  # measures gaps from the request, not between pieces
+        moments = [0.0, *timing.arrivals]
+        gaps = [b - a for a, b in pairwise(moments)]
+        limit = factor * statistics.median(gaps)
+        return [(a, g) for a, g in zip(moments, gaps, strict=False) if g > limit]
+
+    def mean_gap(timing, factor=4.0):
+        gaps = timing.gaps
+        if not gaps:
+            return []
+        limit = factor * statistics.mean(gaps)
+        return [(a, g) for a, g in zip(timing.arrivals, gaps, strict=False) if g > limit]
+
+    def resumed_at(timing, factor=4.0):  # the moment the text started again
+        gaps = timing.gaps
+        if not gaps:
+            return []
+        limit = factor * statistics.median(gaps)
+        return [(a, g) for a, g in zip(timing.arrivals[1:], gaps, strict=True) if g > limit]
+
+    def fixed_factor(timing, factor=4.0):  # ignores the factor it was given
+        gaps = timing.gaps
+        if not gaps:
+            return []
+        limit = 4 * statistics.median(gaps)
+        return [(a, g) for a, g in zip(timing.arrivals, gaps, strict=False) if g > limit]
+
+    assert_fails(lesson05.check_exercise_2(ttft_counts), 2, "TTFT, not a gap")
+    assert_fails(lesson05.check_exercise_2(mean_gap), 2, "two stalls", "stalls pull a mean up")
+    assert_fails(lesson05.check_exercise_2(resumed_at), 2, "the piece before the gap")
+    assert_fails(lesson05.check_exercise_2(fixed_factor), 2, "factor=40")
 
 
 def test_exercise_3(solution):
-    assert_passes(lesson05.check_exercise_3(solution.time_to_chars), 3)
+    assert_passes(lesson05.check_exercise_3(solution.waiting_time), 3)
 
 
-def test_exercise_3_rejects_counting_pieces_and_off_by_one():
-    def pieces_not_chars(timing, n):
-        return timing.arrivals[n - 1] if n <= len(timing.arrivals) else None
+def test_exercise_3_accepts_reader_done_minus_the_reading(solution):
+    def from_exercise_1(timing, speed):  # the reader is always either reading or waiting
+        return solution.reader_done(timing, speed) - len(timing.text) / speed
 
-    def strictly_more(timing, n):
-        visible = 0
-        for piece, arrival in zip(timing.pieces, timing.arrivals, strict=True):
-            visible += len(piece)
-            if visible > n:
-                return arrival
-        return None
+    assert_passes(lesson05.check_exercise_3(from_exercise_1), 3)
 
-    assert_fails(lesson05.check_exercise_3(pieces_not_chars), 3, "count characters")
-    assert_fails(lesson05.check_exercise_3(strictly_more), 3, "for n=6 expected 0.4")
+
+def test_exercise_3_rejects_the_arrivals_alone_and_a_reader_without_backlog():
+    def last_arrival(timing, speed):  # every gap counts, as if nobody were reading
+        return timing.arrivals[-1]
+
+    def ttft_only(timing, speed):
+        return timing.arrivals[0]
+
+    def no_backlog(timing, speed):  # compares each gap with the previous piece only
+        waited = timing.arrivals[0]
+        for piece, earlier, later in zip(
+            timing.pieces, timing.arrivals, timing.arrivals[1:], strict=False
+        ):
+            waited += max(0.0, (later - earlier) - len(piece) / speed)
+        return waited
+
+    assert_fails(lesson05.check_exercise_3(last_arrival), 3, "fast text", "is no wait")
+    assert_fails(lesson05.check_exercise_3(ttft_only), 3, "slow text", "catch up")
+    assert_fails(lesson05.check_exercise_3(no_backlog), 3, "a stall hidden by reading")

@@ -71,38 +71,101 @@ def check_exercise_1(reader_done: Callable[[StreamTiming, float], float]) -> str
 # --- Exercise 2 ---------------------------------------------------------------------------------
 
 
-def check_exercise_2(gap_is_noise: Callable[[list[float], list[float]], bool]) -> str:
-    """Exercise 2: a gap between medians no wider than either kind's own spread is noise."""
-    cases = [
-        ([0.55, 0.70, 0.52], [0.60, 0.58, 0.66], True, "runs of one kind vary by 0.18 s"),
-        ([1.00, 1.02, 1.01], [1.20, 1.21, 1.19], False, "each kind varies by 0.02 s only"),
-        ([0.45, 0.90, 0.52], [0.60, 0.61, 0.62], True, "the blocking runs alone vary by 0.45 s"),
-        ([0.60, 0.61, 0.62], [0.50, 0.90, 0.52], True, "the streamed runs alone vary by 0.4 s"),
-        ([0.50], [0.90], False, "one run each has no spread to compare with"),
-    ]
-    for block, stream, expected, why in cases:
-        result, error = call(2, gap_is_noise, block, stream)
+def _even(ttft: float, gaps: list[float], label: str = "streamed") -> StreamTiming:
+    """A timing whose pieces ("w0 ", "w1 ", ...) arrive after ttft and then these gaps."""
+    arrivals = [ttft]
+    for gap in gaps:
+        arrivals.append(arrivals[-1] + gap)
+    pieces = [f"w{i} " for i in range(len(arrivals))]
+    return made_up(pieces, arrivals, arrivals[-1], label)
+
+
+def _as_pairs(result: Any) -> list[tuple[float, float]] | None:
+    """The learner's stalls as (moment, seconds) floats, or None if it is not such a list."""
+    try:
+        pairs = [(float(moment), float(seconds)) for moment, seconds in result]
+    except (TypeError, ValueError):
+        return None
+    return pairs
+
+
+def _same_pairs(got: list[tuple[float, float]], expected: list[tuple[float, float]]) -> bool:
+    return len(got) == len(expected) and all(
+        math.isclose(a, c, abs_tol=1e-6) and math.isclose(b, d, abs_tol=1e-6)
+        for (a, b), (c, d) in zip(got, expected, strict=True)
+    )
+
+
+STEADY = [0.01] * 4
+STALL_CASES: list[tuple[StreamTiming, float, list[tuple[float, float]], str]] = [
+    # a slow first token is not a stall: the TTFT is its own number, not a gap
+    (_even(0.5, [*STEADY, 0.3, *STEADY]), 4.0, [(0.54, 0.3)], "one stall after a slow start"),
+    # two stalls pull the mean gap up so far that 4 x mean misses both; the p50 does not move
+    (_even(0.1, [0.01, 0.01, 0.01, 0.2, 0.01, 0.01, 0.01, 0.2]), 4.0, [(0.13, 0.2), (0.36, 0.2)],
+     "two stalls"),
+    (_even(0.1, [0.008, 0.012, 0.009, 0.011, 0.010, 0.012, 0.008]), 4.0, [], "jitter, no stall"),
+    (_even(0.5, [*STEADY, 0.3, *STEADY]), 40.0, [], "the same stall with factor=40 (30 x p50)"),
+    (blocking(2.0), 4.0, [], "a blocking answer: one piece, no gaps"),
+]
+
+
+def check_exercise_2(stalls: Callable[..., Any]) -> str:
+    """Exercise 2: gaps between text pieces longer than factor x the p50 gap, (start, length)."""
+    for timing, factor, expected, what in STALL_CASES:
+        result, error = call(2, stalls, timing, factor)
         if error:
             return error
-        if result is not expected:
-            return failed(2, f"blocking totals {block}, streamed totals {stream}: expected "
-                             f"{expected}, got {result!r} ({why})")
+        got = _as_pairs(result)
+        if got is None:
+            return failed(2, f"{what}: stalls returned {result!r}, not a list of (moment, seconds)")
+        if _same_pairs(got, expected):
+            continue
+        why = (f"{what} (pieces at {[round(a, 3) for a in timing.arrivals]}, factor={factor}): "
+               f"expected {expected}, got {[(round(m, 3), round(g, 3)) for m, g in got]}")
+        if any(math.isclose(m, 0.0, abs_tol=1e-9) for m, _ in got):
+            why += " (the wait before the first piece is the TTFT, not a gap)"
+        elif len(got) == len(expected) and expected and any(
+            math.isclose(m, e_m + e_g, abs_tol=1e-6) for (m, _), (e_m, e_g) in zip(
+                got, expected, strict=True)
+        ):
+            why += " (the moment is when the text stopped: the piece before the gap)"
+        elif len(got) < len(expected):
+            why += " (compare with the p50 gap: stalls pull a mean up)"
+        return failed(2, why)
     return passed(2)
 
 
 # --- Exercise 3 ---------------------------------------------------------------------------------
 
 
-def check_exercise_3(time_to_chars: Callable[[StreamTiming, int], float | None]) -> str:
-    """Exercise 3: when the user could first read at least n characters (None if never)."""
-    timing = made_up(["Stream", "ing ", "is ", "nice."], [0.4, 0.5, 0.9, 1.0], 1.1, "streamed")
-    cases = [(1, 0.4), (6, 0.4), (7, 0.5), (10, 0.5), (11, 0.9), (18, 1.0), (19, None)]
-    for n, expected in cases:
-        result, error = call(3, time_to_chars, timing, n)
+def check_exercise_3(waiting_time: Callable[[StreamTiming, float], float]) -> str:
+    """Exercise 3: how long a reader at `chars_per_second` had nothing new to read."""
+    cases = [
+        # blocking: nothing to read until the whole answer lands
+        (blocking(2.0), 10.0, 2.0, "a blocking answer"),
+        # text faster than the reader: only the wait for the first piece
+        (made_up(["abcd", "efgh"], [0.5, 0.6], 0.6, "streamed"), 10.0, 0.5, "fast text"),
+        # text slower than the reader: the reader catches up at 0.9 and waits until 2.0
+        (made_up(["abcd", "efgh"], [0.5, 2.0], 2.0, "streamed"), 10.0, 1.6, "slow text"),
+        # a stall behind a backlog: still reading "a" * 20 (until 2.2) when "c" arrives at 1.0
+        (made_up(["a" * 20, "b", "c"], [0.2, 0.25, 1.0], 1.0, "streamed"), 10.0, 0.2,
+         "a stall hidden by reading"),
+        # a stall after the reader caught up: reads "a" * 5 and "b" until 0.8, waits until 1.5
+        (made_up(["a" * 5, "b", "c"], [0.2, 0.25, 1.5], 1.5, "streamed"), 10.0, 0.9,
+         "a stall the reader sees"),
+    ]
+    for timing, speed, expected, what in cases:
+        result, error = call(3, waiting_time, timing, speed)
         if error:
             return error
-        ok = result is None if expected is None else _close(result, expected)
-        if not ok:
-            return failed(3, f"pieces {timing.pieces} at {timing.arrivals}: for n={n} expected "
-                             f"{expected}, got {result!r} (count characters, not pieces)")
+        if _close(result, expected):
+            continue
+        why = (f"{what}: pieces {[p if len(p) < 8 else p[:5] + '...' for p in timing.pieces]} at "
+               f"{timing.arrivals}, reading {speed} chars/s: expected {expected:g}, got "
+               f"{round(result, 6) if isinstance(result, int | float) else repr(result)}")
+        if _close(result, timing.arrivals[-1]):
+            why += " (a gap the reader spends reading earlier text is no wait)"
+        elif _close(result, timing.arrivals[0]):
+            why += " (the reader also waits whenever they catch up with the stream)"
+        return failed(3, why)
     return passed(3)

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import statistics
-
-from helpers.timing import StreamTiming
+from helpers.timing import StreamTiming, percentile
 
 
 def reader_done(timing: StreamTiming, chars_per_second: float) -> float:
@@ -15,18 +13,27 @@ def reader_done(timing: StreamTiming, chars_per_second: float) -> float:
     return done
 
 
-def gap_is_noise(blocking_totals: list[float], streamed_totals: list[float]) -> bool:
-    """True when the medians differ by no more than the runs of one kind differ among themselves."""
-    gap = abs(statistics.median(blocking_totals) - statistics.median(streamed_totals))
-    spread = max(max(runs) - min(runs) for runs in (blocking_totals, streamed_totals))
-    return gap <= spread
+def stalls(timing: StreamTiming, factor: float = 4.0) -> list[tuple[float, float]]:
+    """Gaps between text pieces longer than factor x the p50 gap: (when the text stopped, length).
+
+    The p50 is the yardstick because stalls pull a mean up; the wait before the first piece is
+    the time to first token, not a gap.
+    """
+    gaps = timing.gaps
+    if not gaps:
+        return []
+    limit = factor * percentile(gaps, 50)
+    return [
+        (stopped, gap)
+        for stopped, gap in zip(timing.arrivals, gaps, strict=False)
+        if gap > limit
+    ]
 
 
-def time_to_chars(timing: StreamTiming, n: int) -> float | None:
-    """The arrival of the piece that brought the visible text to n characters."""
-    visible = 0
+def waiting_time(timing: StreamTiming, chars_per_second: float) -> float:
+    """Time with nothing new to read: before the first piece, and whenever the reader caught up."""
+    done, waited = 0.0, 0.0
     for piece, arrival in zip(timing.pieces, timing.arrivals, strict=True):
-        visible += len(piece)
-        if visible >= n:
-            return arrival
-    return None
+        waited += max(0.0, arrival - done)
+        done = max(done, arrival) + len(piece) / chars_per_second
+    return waited
