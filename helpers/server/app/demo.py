@@ -21,6 +21,11 @@ The third panel is the `fetch()` variant: it POSTs to the server's own `/v1/resp
 prefix as the page) with `Authorization: Bearer ...`, reads the body with a `ReadableStream` and a
 `TextDecoder`, and its Stop button aborts it (`AbortController`). It never reconnects by itself.
 
+Below the panels, lesson 11's two experiments run in the page alone, on the same routes:
+"Open 7 streams" (seven EventSources on /demo/stream at once; over HTTP/1.1 the 7th waits for a
+free connection) and "Rendering a model's markup" (innerHTML runs a harmless `onerror` that
+shows a banner, textContent shows the tag as text).
+
 EventSource can only GET and cannot set headers, so in LAN mode the API key travels as the
 query parameter `api_key` (the page passes on the one in its own URL). That puts the key in
 URLs, browser history and any proxy log: fine for a classroom key, never for a real secret.
