@@ -22,6 +22,22 @@ def test_exercise_1_passes_reference(solution):
     assert_passes(lesson01.check_exercise_1(solution.parse_size_line), 1)
 
 
+def test_exercise_1_passes_a_parser_without_a_regex():
+    hex_digits = set(b"0123456789abcdefABCDEF")
+
+    def by_hand(line):  # another right answer: check each byte against the hex digits
+        if line == b"":
+            raise ConnectionError("closed")
+        if not line.endswith(b"\r\n"):
+            raise ValueError(line)
+        size = line[:-2].split(b";", 1)[0].rstrip(b" \t")
+        if not size or not set(size) <= hex_digits:
+            raise ValueError(line)
+        return int(size, 16)
+
+    assert_passes(lesson01.check_exercise_1(by_hand), 1)
+
+
 def test_exercise_1_fails_the_trusting_int():
     def trusting(line):  # the hand client of section 3
         return int(line.split(b";")[0], 16)
