@@ -288,6 +288,7 @@ def check_exercise_2(relay_responses: Callable[..., Any]) -> str:
 # --------------------------------------------------------------------------- exercise 3
 
 POLICY = "Answer in one short paragraph."
+ASKED = "Tell me about quokkas"  # with the policy before it, the simulated model answers otherwise
 POLICY_SECONDS = 0.2
 USERS = 10
 AT_ONCE_NEEDED = 3  # a relay that blocks its loop runs them one at a time: exactly 1
@@ -315,7 +316,7 @@ class _PolicyCounter:
 
 def check_exercise_3(make_policy_relay: Callable[..., Any]) -> str:
     """Exercise 3: ten users at once, their load_policy() calls overlapping, answers right."""
-    with LocalServer(ttft=0.05, tokens_per_second=200, jitter=0) as model:
+    with LocalServer(ttft=0.05, tokens_per_second=400, jitter=0) as model:
         upstream = Upstream(model.base_url, "kit-sim-1", "unused")
         counter = _PolicyCounter()
         app, error = call(3, make_policy_relay, upstream, counter)
@@ -323,10 +324,10 @@ def check_exercise_3(make_policy_relay: Callable[..., Any]) -> str:
             return error
         if not isinstance(app, FastAPI):
             return failed(3, f"make_policy_relay should return a FastAPI app, got {app!r}")
-        expected = "".join(_model_answer(model, POLICY + "\n\n" + "haiku"))
+        expected = "".join(_model_answer(model, POLICY + "\n\n" + ASKED))
         with RelayServer(app) as relay:
             try:
-                one = list(iter_relay(relay.url, "haiku", timeout=30))
+                one = list(iter_relay(relay.url, ASKED, timeout=30))
             except httpx.HTTPError as cut:
                 return failed(3, f"POST /api/chat failed: {cut!r}")
             text = "".join(data.get("text", "") for kind, data in one if kind == "delta")
@@ -334,10 +335,10 @@ def check_exercise_3(make_policy_relay: Callable[..., Any]) -> str:
                 return failed(
                     3,
                     "one user should get the model's answer to policy + '\\n\\n' + prompt, "
-                    f"then 'done': got {text!r} and {[kind for kind, _ in one][-1:]}",
+                    f"then 'done': got {text[:60]!r}... and {[kind for kind, _ in one][-1:]}",
                 )
             counter.most = counter.calls = 0
-            users = ten_users(relay.url, "haiku", USERS)
+            users = ten_users(relay.url, ASKED, USERS)
     if any(user.last_event != "done" for user in users):
         return failed(3, f"with {USERS} users at once, not every answer ended with 'done'")
     if counter.calls != USERS:
