@@ -179,7 +179,7 @@ async def no_newline(frames, interval):
 @pytest.mark.parametrize(
     ("learner", "fragment"),
     [
-        (wait_for_the_next_frame, "0 of the 24 frames came out"),
+        (wait_for_the_next_frame, "0 of the 32 frames came out"),
         (only_before_the_first_frame, "pause in the middle of the answer"),
         (on_a_clock, "heartbeats while frames came every"),
         (no_newline, "is not an SSE comment"),

@@ -65,7 +65,7 @@ def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> st
 # --------------------------------------------------------------------------- exercise 2
 
 HEARTBEAT_INTERVAL = 0.2  # seconds of quiet before a heartbeat, in the check's run
-FIRST_GAP, PAUSE, FAST_GAP, FAST_FRAMES = 0.9, 0.7, 0.03, 12
+FIRST_GAP, PAUSE, FAST_GAP, FAST_FRAMES = 0.9, 0.7, 0.03, 16
 
 
 def _frame(n: int) -> bytes:
@@ -143,7 +143,7 @@ async def check_exercise_2(with_heartbeats: Callable[..., AsyncIterator[bytes]])
             f"{pause} heartbeat(s) during a {PAUSE} s pause in the middle of the answer "
             f"(interval {HEARTBEAT_INTERVAL} s): quiet can come after the first token too",
         )
-    if in_fast_runs > 1:
+    if in_fast_runs > 2:  # one or two may come from a busy machine
         return failed(
             2,
             f"{in_fast_runs} heartbeats while frames came every {FAST_GAP} s: send one only "
