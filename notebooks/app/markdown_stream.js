@@ -231,6 +231,7 @@
       this._carry = ""; // a trailing "\r" waits: the next piece may start with "\n"
       this._openHtml = "";
       this._openNodes = [];
+      this._fence = null; // the open block, when it is an open code fence
       this.ended = false;
       this.blocks = 0; // finished blocks appended
       this.renders = 0; // marked renders done (a measure of the work)
@@ -251,7 +252,16 @@
       const text = normalize(raw);
       this._parts.push(text);
       this._pending += text;
+      if (this._fence && this._fence.extend(text)) return; // code appended as text, no parse
+      this._fence = null;
       const finished = text.includes("\n") ? this._finishBlocks() : [];
+      const fence = OpenFence.starting(this._pending, this);
+      if (fence) {
+        this._show(finished, fence.openerHtml, fence);
+        this._fence = fence;
+        fence.extend(this._pending.slice(fence.openerLength));
+        return;
+      }
       this._show(finished, this._pending.trim() ? this._render(provisional(this._pending)) : "");
     }
 
@@ -262,7 +272,8 @@
       this._carry = "";
       this._parts.push(text);
       this._pending += text;
-      const finished = this._finishBlocks();
+      this._fence = null;
+      const finished = this._finishBlocks(true);
       if (this._pending.trim()) finished.push(this._render(this._pending));
       this._pending = "";
       this._show(finished, "");
@@ -279,8 +290,10 @@
       return this._marked.parse(source);
     }
 
-    _finishBlocks() {
-      const completeEnd = this._pending.lastIndexOf("\n") + 1;
+    _finishBlocks(final = false) {
+      // Only complete lines count ("2" could still become "2. ", the next item of a list),
+      // except at the end, when the last line is as complete as it will ever be.
+      const completeEnd = final ? this._pending.length : this._pending.lastIndexOf("\n") + 1;
       if (completeEnd === 0) return [];
       const complete = this._pending.slice(0, completeEnd);
       const tokens = this._marked.lexer(complete);
@@ -299,23 +312,76 @@
       return html;
     }
 
-    _show(finishedHtml, openHtml) {
-      const openChanged = openHtml !== this._openHtml;
+    _show(finishedHtml, openHtml, fence = null) {
+      const openChanged = openHtml !== this._openHtml || fence !== null;
       if (!finishedHtml.length && !openChanged) return;
-      if (openChanged || finishedHtml.length) {
-        for (const node of this._openNodes) node.remove();
-        this._openNodes = [];
-      }
+      for (const node of this._openNodes) node.remove();
+      this._openNodes = [];
       for (const html of finishedHtml) {
         this.container.append(this._purify.fragment(html)); // sanitized whole, appended once
         this.blocks += 1;
       }
-      this._openHtml = openHtml;
+      this._openHtml = fence ? "" : openHtml;
       if (openHtml) {
         const fragment = this._purify.fragment(openHtml);
         this._openNodes = [...fragment.childNodes];
+        if (fence) fence.attach(fragment.querySelector("pre > code"));
         this.container.append(fragment);
       }
+    }
+  }
+
+  /*
+   * An open fenced code block at the start of the open text: its code only grows, so it is
+   * appended to the <code> element as text nodes (no parser, no sanitizer needed: text is never
+   * markup). A last line that could still become the closing fence is held back. When the fence
+   * closes, the parser takes over again and renders the block for good.
+   */
+  const OPENER = /^(?:(`{3,})[^`\n]*|(~{3,})[^\n]*)\n/;
+  const CLOSER = /^ {0,3}(`{3,}|~{3,})[ \t]*$/;
+
+  class OpenFence {
+    static starting(pending, view) {
+      const match = OPENER.exec(pending);
+      if (!match) return null;
+      const html = view._render(pending.slice(0, match[0].length));
+      if (!/^<pre><code[^>]*>\n?<\/code><\/pre>\s*$/.test(html)) return null;
+      return new OpenFence(match[1] || match[2], html, match[0].length);
+    }
+
+    constructor(run, openerHtml, openerLength) {
+      this.run = run;
+      this.openerHtml = openerHtml;
+      this.openerLength = openerLength;
+      this.tail = "";
+      this.code = null;
+      this.tailNode = null;
+    }
+
+    attach(code) {
+      this.code = code;
+      this.tailNode = document.createTextNode("");
+      code.replaceChildren(this.tailNode); // marked wrote a "\n" into the empty block
+    }
+
+    /** Take new text; false when it closes the fence (then the caller renders normally). */
+    extend(text) {
+      if (!this.code) return false;
+      const lines = (this.tail + text).split("\n");
+      this.tail = lines.pop();
+      let complete = "";
+      for (const line of lines) {
+        const closer = CLOSER.exec(line);
+        if (closer && closer[1][0] === this.run[0] && closer[1].length >= this.run.length) {
+          return false;
+        }
+        complete += line + "\n";
+      }
+      if (complete) this.tailNode.before(complete);
+      const mayClose = new RegExp(`^ {0,3}\\${this.run[0]}*[ \\t]*$`).test(this.tail);
+      const shown = mayClose ? "" : this.tail;
+      if (this.tailNode.data !== shown) this.tailNode.data = shown;
+      return true;
     }
   }
 

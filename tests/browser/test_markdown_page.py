@@ -203,6 +203,37 @@ def test_an_open_code_fence_renders_as_code_while_open(page):
     assert seen["bold"] == 0 and seen["intro"] == "Intro"
 
 
+def test_an_open_fence_grows_by_appended_text_without_parsing(page):
+    seen = page.evaluate(
+        """() => {
+      const box = document.createElement('div');
+      const view = new StreamingMarkdown(box);
+      view.append('Intro\\n\\n```js\\n');
+      const pre = box.querySelector('pre');
+      const renders = view.renders;
+      let sameNode = true, grew = true, last = 0, holdsBack = true;
+      for (let i = 0; i < 100; i++) {
+        view.append(`let x${i} = "<b>${i}</b>";`);
+        view.append(i % 2 ? '\\n' : '\\n`');  // a lone backtick could be a closing fence
+        sameNode = sameNode && box.querySelector('pre') === pre;
+        const length = pre.textContent.length;
+        grew = grew && length > last;
+        holdsBack = holdsBack && !pre.textContent.endsWith('`');
+        last = length;
+      }
+      const parsed = view.renders - renders;
+      view.append('``\\nAfter\\n');
+      view.end();
+      const ref = document.createElement('div');
+      ref.innerHTML = StreamingMarkdown.render(view.text);
+      return {sameNode, grew, parsed, holdsBack, bold: box.querySelectorAll('b').length,
+              equal: box.innerHTML === ref.innerHTML, code: box.querySelector('code').className};
+    }"""
+    )
+    assert seen == {"sameNode": True, "grew": True, "parsed": 0, "holdsBack": True, "bold": 0,
+                    "equal": True, "code": "language-js"}  # fmt: skip
+
+
 def test_finished_blocks_are_appended_once_and_kept(page):
     kept = page.evaluate(
         """() => {
