@@ -27,7 +27,7 @@
   // appended piece by piece (never innerHTML: the model's text is untrusted).
   function makeView(container) {
     container.replaceChildren();
-    if (typeof window.StreamingMarkdown === "function") {
+    if (typeof window.StreamingMarkdown === "function" && window.marked && window.DOMPurify) {
       container.classList.remove("plain");
       return new window.StreamingMarkdown(container);
     }
