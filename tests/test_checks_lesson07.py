@@ -95,6 +95,11 @@ def test_exercise_1_fails_a_trailing_separator_in_the_span():
     assert_fails(message, 1, "expected span")
 
 
+def test_exercise_1_fails_one_kind_of_separator_per_number():
+    message = lesson07.check_exercise_1(_regex_check(r"\d(?: ?\d){7,}|\d(?:-?\d){7,}"))
+    assert_fails(message, 1, "Tel 12 34-56 78 ok")
+
+
 def test_exercise_1_fails_a_bool():
     assert_fails(lesson07.check_exercise_1(lambda text: bool(re.search(r"\d{8,}", text))), 1)
 

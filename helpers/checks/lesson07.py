@@ -33,6 +33,7 @@ ACCOUNT_CASES: list[tuple[str, tuple[int, int] | None]] = [
     ("Call 1234567 today.", None),  # seven digits: a phone extension, not an account
     ("Ref 1234 5678 ok", (4, 13)),  # a single space between digits
     ("IBAN 12-34-56-78-90.", (5, 19)),  # dashes; the whole run, not its first eight digits
+    ("Tel 12 34-56 78 ok", (4, 15)),  # spaces and dashes mixed in one number
     ("Two spaces: 1234  5678", None),  # two separators in a row end a run
     ("A dash and a space: 1234 -5678", None),
     ("Two lines: 1234\n5678", None),  # a line break is not a space
