@@ -328,3 +328,28 @@ def test_the_deltas_arrive_spread_out_through_a_middleware(wrap, encoding) -> No
     assert len(timeline.arrivals("delta")) == 133
     # 133 deltas 10 ms apart: spread out they take dozens of reads; buffered, one to three.
     assert len(timeline.reads_with("delta")) > 133 // 3
+
+
+# --------------------------------------------------------------------------- the benchmark
+
+
+def test_the_benchmark_prints_its_side_by_side_figures() -> None:
+    """benchmarks/bench_relay.py's smallest run (its figures are printed, never asserted)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_relay.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--rounds", "1"],
+        capture_output=True, text=True, timeout=180, cwd=script.parents[1],
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    for line in (
+        "processes: 19 tokens per answer",
+        "one process (as in the notebook): 19 tokens per answer",
+        "added to the first token, median per round: goal <= 5.0 ms:",
+        "added to each later token, median per round: goal <= 2.0 ms:",
+        "the relay's own work per event",
+    ):
+        assert line in done.stdout, done.stdout
