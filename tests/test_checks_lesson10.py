@@ -34,6 +34,11 @@ def test_the_fixtures_hold_what_the_review_found_missing() -> None:
     cut = next(c for c in lesson10.CASES if c.dialect == "messages" and c.ending == "length")
     assert json.loads(cut.frames[-2].data)["delta"]["stop_reason"] == "max_tokens"
     assert cut.frames[-1].event == "message_stop"  # it "looks finished"
+    assert all((d, "filtered") in endings for d in lesson10.DIALECTS)  # content filter / refusal
+    assert {("chat", "cut_late"), ("messages", "cut_late")} <= endings
+    late = {c.dialect: c.frames[-1] for c in lesson10.CASES if c.ending == "cut_late"}
+    assert json.loads(late["chat"].data)["usage"]  # the reason and the usage came, no [DONE]
+    assert late["messages"].event == "message_delta"  # the reason came, no message_stop
 
 
 # --- a different right answer: one small state machine per stream, raising where it knows ------
@@ -227,6 +232,38 @@ def test_exercise_1_rejects_thinking_shown_as_text(solution) -> None:
     assert_fails(lesson10.check_exercise_1(thinking_too), 1, "(thinking first)", "expected")
 
 
+def test_exercise_1_rejects_taking_the_stop_reason_for_the_end(solution) -> None:
+    def ends_at_the_reason(dialect, events):
+        def until_reason():
+            for event in events:
+                yield event
+                data = {} if event.data == "[DONE]" else json.loads(event.data)
+                said = (data.get("choices") or [{}])[0].get("finish_reason") or (
+                    data.get("type") == "message_delta" and data["delta"]["stop_reason"])
+                if said:  # as if the end frame came right after the reason
+                    end = "[DONE]" if dialect == "chat" else '{"type": "message_stop"}'
+                    yield type(event)(event="message" if dialect == "chat" else "message_stop",
+                                      data=end)
+                    return
+
+        yield from solution.text_deltas(dialect, until_reason())
+
+    assert_fails(lesson10.check_exercise_1(ends_at_the_reason), 1,
+                 "closed after the stop reason, before the end frame", "nothing raised")
+
+
+def test_exercise_1_rejects_a_filtered_answer_taken_as_whole(solution) -> None:
+    def only_the_token_limit_is_not_whole(dialect, events):
+        try:
+            yield from solution.text_deltas(dialect, events)
+        except solution.StreamError as error:
+            if "'content_filter'" not in str(error) and "'refusal'" not in str(error):
+                raise
+
+    assert_fails(lesson10.check_exercise_1(only_the_token_limit_is_not_whole), 1,
+                 "stopped by a content filter", "nothing raised")
+
+
 # --- exercise 2: wrong answers -------------------------------------------------------------------
 
 
@@ -273,6 +310,21 @@ def test_exercise_2_rejects_each_dialects_own_reason(solution) -> None:
             yield kind, (reasons[0] if kind == "stop" and reasons else value)
 
     assert_fails(lesson10.check_exercise_2(native_reason), 2, "messages, a whole answer")
+
+
+def test_exercise_2_rejects_every_early_ending_reported_as_length(solution) -> None:
+    def filtered_as_length(dialect, events):
+        cut = {"responses": '"max_output_tokens"', "chat": '"length"', "messages": '"max_tokens"'}
+
+        def rewritten():  # a content filter or a refusal read as the token limit
+            for event in events:
+                data = event.data.replace('"content_filter"', cut[dialect])
+                yield type(event)(event=event.event, data=data.replace('"refusal"', cut[dialect]))
+
+        yield from solution.unify(dialect, rewritten())
+
+    assert_fails(lesson10.check_exercise_2(filtered_as_length), 2, "stopped by a content filter",
+                 "('stop', 'length')")
 
 
 def test_exercise_2_rejects_a_cut_connection_reported_as_an_answer(solution) -> None:

@@ -6,7 +6,10 @@ streams below are small, hand-written copies of what the three APIs send, frame 
 thinking block and cumulative usage, an error that arrives after some text, and streams that
 "look finished" although they are not: a Responses stream that ends `response.failed` or
 `response.incomplete` with no `error` frame, a Chat `finish_reason: "length"`, a Messages
-`stop_reason: "max_tokens"`, and a connection that closed before any end frame.
+`stop_reason: "max_tokens"`, an answer stopped by a content filter (Responses' `content_filter`
+reason, Chat's `"content_filter"`, Messages' `"refusal"`: neither whole nor cut by the token
+limit), a connection that closed before any end frame, and one that closed after the reason but
+before the end frame (Chat's `[DONE]`, Messages' `message_stop`).
 
 The frames are fed one at a time through a generator that counts what was read, so an answer
 that reads the whole stream before yielding its first piece is told so.
@@ -37,7 +40,8 @@ class Case:
     """One hand-written stream and what a right answer makes of it."""
 
     dialect: str
-    ending: str  # "stop", "stop_sequence", "length", "error", "failed", "cut"
+    ending: str  # "stop", "stop_sequence", "length", "filtered", "error", "failed", "cut",
+    # "cut_late" (the connection closed after the reason, before the end frame)
     pieces: tuple[str, ...]
     frames: tuple[ServerSentEvent, ...]
     output_tokens: int
@@ -64,7 +68,9 @@ class Case:
             "length": "an answer cut by the token limit",
             "error": "an error frame after some text",
             "failed": "response.failed with no error frame",
+            "filtered": "an answer stopped by a content filter",
             "cut": "a connection that closed before the end frame",
+            "cut_late": "a connection that closed after the stop reason, before the end frame",
         }[self.ending]
         return f"{self.dialect}, {what}{' (thinking first)' if self.thinking else ''}"
 
@@ -91,9 +97,9 @@ def _responses(pieces: list[str], ending: str) -> list[ServerSentEvent]:
         return [*frames, event("response.failed",
                                response={"status": "failed", "error": failure, "usage": usage})]
     frames.append(event("response.output_text.done", text="".join(pieces)))
-    if ending == "length":
-        cut = {"status": "incomplete", "incomplete_details": {"reason": "max_output_tokens"},
-               "usage": usage}
+    if ending in ("length", "filtered"):
+        why = "max_output_tokens" if ending == "length" else "content_filter"
+        cut = {"status": "incomplete", "incomplete_details": {"reason": why}, "usage": usage}
         return [*frames, event("response.incomplete", response=cut)]
     done = {"status": "completed", "incomplete_details": None, "usage": usage}
     return [*frames, event("response.completed", response=done)]
@@ -114,7 +120,9 @@ def _chat(pieces: list[str], ending: str) -> list[ServerSentEvent]:
     usage = {"prompt_tokens": INPUT_TOKENS, "completion_tokens": len(pieces),
              "total_tokens": INPUT_TOKENS + len(pieces)}
     last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage})
-    finish = "length" if ending == "length" else "stop"
+    finish = {"length": "length", "filtered": "content_filter"}.get(ending, "stop")
+    if ending == "cut_late":  # the reason and the usage came, `[DONE]` did not
+        return [*frames, chunk({}, finish), last]
     return [*frames, chunk({}, finish), last, _frame(None, "[DONE]")]
 
 
@@ -148,17 +156,17 @@ def _messages(pieces: list[str], ending: str, thinking: bool = False) -> list[Se
     if ending == "error":
         return [*frames,
                 event("error", error={"type": "overloaded_error", "message": "Overloaded"})]
-    reason = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens"}[ending]
+    reason = {"stop": "end_turn", "stop_sequence": "stop_sequence", "length": "max_tokens",
+              "filtered": "refusal", "cut_late": "end_turn"}[ending]
     output = len(pieces) + (len(THINKING) + 1 if thinking else 0)
     delta = {"stop_reason": reason, "stop_sequence": "\n\n" if reason == "stop_sequence" else None}
-    return [
-        *frames,
+    frames += [
         event("ping"),
         event("content_block_stop", index=index),
         event("message_delta", delta=delta,
               usage={"input_tokens": INPUT_TOKENS, "output_tokens": output}),
-        event("message_stop"),
     ]
+    return frames if ending == "cut_late" else [*frames, event("message_stop")]
 
 
 def _case(dialect: str, ending: str, pieces: list[str], thinking: bool = False) -> Case:
@@ -188,9 +196,11 @@ def _carries_text(frame: ServerSentEvent) -> bool:
 
 CASES = [
     *(_case(d, "stop", p) for d in DIALECTS for p in (["Hel", "lo", "!"], ["one"], ["a", "", "b"])),
-    *(_case(d, "length", ["x", "y"]) for d in DIALECTS),
+    *(_case(d, ending, ["x", "y"]) for d in DIALECTS for ending in ("length", "filtered")),
     *(_case(d, ending, ["x", "y"]) for d in DIALECTS for ending in ("error", "cut")),
     _case("responses", "failed", ["x", "y"]),
+    # closed after the reason, before the end frame (Responses' reason is in its end frame)
+    *(_case(d, "cut_late", ["x", "y"]) for d in ("chat", "messages")),
     _case("messages", "stop", ["Hel", "lo"], thinking=True),
     _case("messages", "stop_sequence", ["a", "b"]),
 ]
