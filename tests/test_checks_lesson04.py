@@ -53,6 +53,18 @@ def test_exercise_1_rejects_strictly_before(solution):
     assert_fails(lesson04.check_exercise_1(strictly_before), 1, "t=0.2: expected 'Hel', got ''")
 
 
+def test_exercise_1_accepts_bisect_and_counting_the_drawn_pieces():
+    from bisect import bisect_right
+
+    def with_bisect(timing, redraws, t):
+        drawn = bisect_right(redraws, t)
+        if drawn == 0:
+            return ""
+        return "".join(timing.pieces[: bisect_right(timing.arrivals, redraws[drawn - 1])])
+
+    assert_passes(lesson04.check_exercise_1(with_bisect), 1)
+
+
 # --- Exercise 2 ---------------------------------------------------------------------------------
 
 
@@ -78,6 +90,25 @@ def test_exercise_2_rejects_the_three_classic_throttle_mistakes():
     assert_fails(lesson04.check_exercise_2(every_arrival), 2, "closer than 0.05")
     assert_fails(lesson04.check_exercise_2(leading_only), 2, "is not drawn within 0.05 s")
     assert_fails(lesson04.check_exercise_2(fixed_ticker), 2, "shows nothing new")
+
+
+def test_exercise_2_accepts_a_throttle_that_waits_for_its_timer():
+    """Another right answer: a timer loop. Draw when allowed; otherwise the next redraw is the
+    moment the interval has passed, and it shows whatever arrived meanwhile."""
+
+    def timer_loop(arrivals, interval):
+        redraws = []
+        index = 0
+        while index < len(arrivals):
+            moment = arrivals[index]
+            if redraws and moment < redraws[-1] + interval:
+                moment = redraws[-1] + interval
+            redraws.append(moment)
+            while index < len(arrivals) and arrivals[index] <= moment:
+                index += 1
+        return redraws
+
+    assert_passes(lesson04.check_exercise_2(timer_loop), 2)
 
 
 def test_throttle_rules_accept_the_solution_on_random_arrivals(solution):
