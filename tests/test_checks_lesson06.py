@@ -184,6 +184,32 @@ def test_exercise_2_fails_reusing_rows_so_far_on_an_object(solution):
     assert_fails(lesson06.check_exercise_2(reuse), 2, "raised TypeError", "expected a JSON array")
 
 
+def test_exercise_2_fails_counting_braces_inside_strings():
+    """Exercise 1's idea without its care: every } one level inside the array ends a row."""
+
+    def naive_braces(pieces, key):
+        text, sent = "", 0
+        for piece in pieces:
+            text += piece
+            start = text.find("[")
+            if start < 0:
+                continue
+            depth = closed = 0
+            for char in text[start:]:
+                if char in "[{":
+                    depth += 1
+                elif char in "]}":
+                    depth -= 1
+                    closed += char == "}" and depth == 1
+            if closed > sent:
+                rows = jiter.from_json(text[start:].encode(), partial_mode="trailing-strings")
+                yield from rows[sent:closed]
+                sent = closed
+        yield from jiter.from_json(text.encode())[key][sent:]
+
+    assert_fails(lesson06.check_exercise_2(naive_braces), 2, "Ring}", "before its } arrived")
+
+
 def test_exercise_2_fails_without_the_strict_check():
     def forgiving(pieces, key):
         return stream_rows(pieces, key, strict=False)
@@ -245,6 +271,24 @@ def test_exercise_3_reference_output_parses_on_every_prefix(solution):
     assert jiter.from_json(solution.strip_code_fence(doc).encode()) == jiter.from_json(
         inner.encode()
     )
+
+
+def test_exercise_3_accepts_a_line_based_answer():
+    """Another right answer: split off the first line, hold back what may be the closing fence."""
+
+    def by_lines(text):
+        body = text.lstrip()
+        if not body.startswith("`"):
+            return text
+        if not body.startswith("```") or "\n" not in body:
+            return ""  # "`", "``" or the opening line still arriving: nothing to show yet
+        inside = body.split("\n", 1)[1]
+        closing = inside.rfind("\n`")
+        if closing >= 0:
+            inside = inside[:closing]
+        return inside.rstrip("`")
+
+    assert_passes(lesson06.check_exercise_3(by_lines), 3)
 
 
 def test_exercise_3_fails_the_naive_prefix_and_suffix_removal():

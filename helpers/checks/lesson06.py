@@ -75,6 +75,9 @@ STREAM_CASES: list[StreamCase] = [
     (['{"planets": [{"name": "Jupiter", "moons": 9', '5}, {"name": "Saturn", "moons": 2',
       "74}]}"],
      [({"name": "Jupiter", "moons": 95}, 2, 2), ({"name": "Saturn", "moons": 274}, 3, 3)], False),
+    (['{"planets": [{"name": "Ring}', 'world", "moons": 1', "}, ", '{"name": "Mars", "moons": 2}',
+      "]}"],  # a } inside a string does not end a row (exercise 1)
+     [({"name": "Ring}world", "moons": 1}, 3, 4), ({"name": "Mars", "moons": 2}, 4, 5)], False),
     (['{"planets": [{"name": "Mercury"}, ', '{"name": "Venus"', '}, {"name": "Ea'],
      [({"name": "Mercury"}, 1, 2), ({"name": "Venus"}, 3, 3)], True),  # cut short
     (['{"planets": [{"name": "Mercury"}]}', " Hope this helps!"],
@@ -124,13 +127,13 @@ def _stream_failure(rows_as_final: Callable[..., Any], case: StreamCase) -> str 
         if index >= len(rows):
             return failed(2, f"yielded {len(got)} rows, the answer has {len(rows)}: each row "
                              "once" + where)
-        if row != rows[index][0]:
-            return failed(2, f"row {index + 1} yielded was {row}, expected {rows[index][0]}: "
-                             "each row once, whole" + where)
         _, earliest, latest = rows[index]
         if read < earliest:
             return failed(2, f"yielded {row} after {read} pieces, before its }} arrived: it "
-                             "could still change" + where)
+                             "could still change (a } inside a string does not end a row)" + where)
+        if row != rows[index][0]:
+            return failed(2, f"row {index + 1} yielded was {row}, expected {rows[index][0]}: "
+                             "each row once, whole" + where)
         if latest is not None and read > latest:
             return failed(2, f"yielded {row} after {read} pieces; it was final after {latest}: "
                              "yield each row as soon as it is final" + where)
