@@ -57,3 +57,28 @@ def test_percentiles_are_in_ms_and_the_p99_is_a_measured_value() -> None:
     p50, p99, top = percentiles(seconds)
     assert (p50, top) == (pytest.approx(100.5), pytest.approx(200.0))
     assert p99 == pytest.approx(199.0)  # the 199th of 200, not an interpolation
+
+
+def test_the_markdown_benchmark_runs_small_and_prints_its_three_tables() -> None:
+    """Naive vs incremental CPU, widget bytes, and (when Chromium is here) token -> DOM."""
+    from helpers.browser import browser_missing
+
+    browser = [] if browser_missing() is None else ["--no-browser"]
+    done = run("bench_markdown.py", "--tokens", "300", "--rate", "500", *browser)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = done.stdout
+    for line in ["naive: render_markdown(whole)", "incremental: feed(new text)",
+                 "plain text (today)", "Markdown, incremental", "Markdown, whole text each redraw",
+                 "goal: incremental end/start <= 2x: "]:  # fmt: skip
+        assert line in out, out
+    if not browser:
+        assert "StreamingMarkdown.append" in out and "goal: Markdown p50 <= plain p50" in out, out
+
+
+def test_the_markdown_answer_has_about_the_tokens_asked_for_and_every_part() -> None:
+    from bench_markdown import answer, tokenize
+
+    text = answer(10_000)
+    assert 9_000 <= len(tokenize(text)) <= 11_000
+    assert text.startswith("# ")
+    assert all(part in text for part in ["\n## ", "\n- ", "\n1. ", "```python", "|--:|"])
