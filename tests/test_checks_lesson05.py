@@ -33,6 +33,31 @@ def test_exercise_1_names_reading_before_arrival_and_starting_at_the_end():
     assert_fails(lesson05.check_exercise_1(starts_at_end), 1, "expected 1.3", "first piece")
 
 
+def test_exercise_1_rejects_two_bounds_instead_of_a_piece_by_piece_reader():
+    """The later of "read everything from the first piece on" and "read the last piece when it
+    came" is right for one or two pieces, wrong when the reader still has a backlog at the end."""
+
+    def two_bounds(timing, speed):
+        everything = timing.arrivals[0] + len(timing.text) / speed
+        last_piece = timing.arrivals[-1] + len(timing.pieces[-1]) / speed
+        return max(everything, last_piece)
+
+    assert_fails(lesson05.check_exercise_1(two_bounds), 1, "expected 2.8, got 2.5",
+                 "go piece by piece")
+
+
+def test_exercise_1_accepts_a_reader_simulated_character_by_character():
+    def by_character(timing, speed):
+        clock = 0.0
+        for piece, arrival in zip(timing.pieces, timing.arrivals, strict=True):
+            for _char in piece:
+                clock = max(clock, arrival) + 1 / speed
+        return clock
+
+    message = lesson05.check_exercise_1(by_character)
+    assert_passes(message, 1)
+
+
 def test_exercise_2(solution):
     assert_passes(lesson05.check_exercise_2(solution.stalls), 2)
 

@@ -49,6 +49,9 @@ def check_exercise_1(reader_done: Callable[[StreamTiming, float], float]) -> str
         (made_up(["abcd", "efgh"], [0.5, 0.6], 0.6, "streamed"), 10.0, 1.3),
         # text slower than the reader: the reader catches up and waits for the next piece
         (made_up(["abcd", "efgh"], [0.5, 2.0], 2.0, "streamed"), 10.0, 2.4),
+        # a catch-up in the middle: the reader waits for "efgh" (0.9 -> 2.0), then has a backlog:
+        # "ijkl" arrives at 2.1, while "efgh" is still being read (until 2.4)
+        (made_up(["abcd", "efgh", "ijkl"], [0.5, 2.0, 2.1], 2.1, "streamed"), 10.0, 2.8),
     ]
     for timing, speed, expected in cases:
         result, error = call(1, reader_done, timing, speed)
@@ -64,6 +67,9 @@ def check_exercise_1(reader_done: Callable[[StreamTiming, float], float]) -> str
             timing.pieces
         ) > 1:
             why += " (a streaming reader starts on the first piece, not at the end)"
+        elif _close(result, timing.arrivals[-1] + len(timing.pieces[-1]) / speed):
+            why += (" (that is the last piece read as soon as it came: here the reader was still"
+                    " reading the one before; go piece by piece)")
         return failed(1, why)
     return passed(1)
 
