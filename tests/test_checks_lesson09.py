@@ -33,6 +33,10 @@ ANY_CREATED_COMMITS = [("response.steer.failed", "failed"), ("response.created",
                        ("response.steer.pending", "pending")]
 
 
+STEERED_END_COMMITS = [("response.steer.failed", "failed"), ("response.incomplete", "committed"),
+                       ("response.steer.pending", "pending")]
+
+
 def ignores_failed(events):  # reads only what follows `accepted`, so misses a late failure
     kinds = [e["type"] for e in events]
     if "response.steer.accepted" not in kinds:
@@ -48,11 +52,30 @@ def ignores_failed(events):  # reads only what follows `accepted`, so misses a l
         (lambda events: _first_of(events, ACCEPTED_COMMITS), "accepted is not the commit point"),
         (lambda events: _first_of(events, ANY_CREATED_COMMITS), "running response's own"),
         (ignores_failed, "send it as a new request"),
+        (lambda events: _first_of(events, STEERED_END_COMMITS), "only the successor's"),
     ],
-    ids=["accepted-as-commit", "any-created", "ignores-failed"],
+    ids=["accepted-as-commit", "any-created", "ignores-failed", "steered-end-as-commit"],
 )
 def test_exercise_1_names_each_misreading(wrong, named) -> None:
     assert_fails(lesson09.check_exercise_1(wrong), 1, named)
+
+
+def test_exercise_1_passes_an_answer_that_reads_from_the_end() -> None:
+    """Another right answer: failed anywhere wins; else look for a response.created after the
+    first accepted or pending, then for a pending."""
+
+    def from_the_end(events):
+        kinds = [e["type"] for e in events]
+        if "response.steer.failed" in kinds:
+            return "failed"
+        answers = [i for i, k in enumerate(kinds) if k.startswith("response.steer.")]
+        if not answers:
+            return "waiting"
+        if "response.created" in kinds[answers[0]:]:
+            return "committed"
+        return "pending" if "response.steer.pending" in kinds else "waiting"
+
+    assert_passes(lesson09.check_exercise_1(from_the_end), 1)
 
 
 def test_exercise_2_passes_a_step_by_step_simulation() -> None:
@@ -126,3 +149,27 @@ def test_exercise_3_rejects_ignoring_a_sentence_that_just_ended(solution) -> Non
         return solution.finish_sentence([], remaining) if remaining else []
 
     assert_fails(lesson09.check_exercise_3(always_finish), 3, "expected ''")
+
+
+def test_exercise_3_passes_an_answer_that_reads_the_text() -> None:
+    """Another right answer: find the sentence end in the joined text, then count whole tokens."""
+    import re
+
+    def by_text(shown, remaining):
+        ends = re.compile(r"[.!?](?= |$)|\n")
+        after = "".join(remaining)
+        ended = bool(re.search(r"[.!?] *$", shown[-1])) if shown else False
+        if shown and ("\n" in shown[-1] or (ended and (not after or after[0].isspace()))):
+            return []
+        found = ends.search(after)
+        if found is None:
+            return list(remaining)
+        taken, length = [], 0
+        for token in remaining:
+            taken.append(token)
+            length += len(token)
+            if length > found.start():
+                return taken
+        return taken
+
+    assert_passes(lesson09.check_exercise_3(by_text), 3)

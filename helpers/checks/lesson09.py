@@ -32,6 +32,8 @@ STEERED_END = _e("response.incomplete")
 OUTCOME_CASES: list[tuple[list[dict[str, Any]], str, str]] = [
     ([DELTA, DELTA], "waiting", "nothing has answered the steer yet"),
     ([DELTA, ACCEPTED, DELTA], "waiting", "accepted is not the commit point"),
+    ([DELTA, ACCEPTED, DELTA, STEERED_END], "waiting", "the steered response ended, but only the "
+     "successor's response.created commits the input"),
     ([ACCEPTED, STEERED_END, CREATED, DELTA], "committed", "the successor's response.created "
      "is the commit point"),
     ([CREATED, DELTA, ACCEPTED], "waiting", "that response.created came before the steer was "
