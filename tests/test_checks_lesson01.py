@@ -26,7 +26,7 @@ def test_exercise_1_passes_a_parser_without_a_regex():
     hex_digits = set(b"0123456789abcdefABCDEF")
 
     def by_hand(line):  # another right answer: check each byte against the hex digits
-        if line == b"":
+        if not line.endswith(b"\n"):
             raise ConnectionError("closed")
         if not line.endswith(b"\r\n"):
             raise ValueError(line)
@@ -66,6 +66,26 @@ def test_exercise_1_fails_when_a_closed_connection_is_a_value_error(solution):
         return solution.parse_size_line(line)
 
     assert_fails(lesson01.check_exercise_1(value_error_on_close), 1, "ConnectionError")
+
+
+def test_exercise_1_fails_when_only_an_empty_line_is_a_close(solution):
+    def empty_only(line):  # b"1f" (closed mid-line) taken for a malformed size
+        if line == b"":
+            raise ConnectionError("closed")
+        if not line.endswith(b"\r\n"):
+            raise ValueError(line)
+        return solution.parse_size_line(line)
+
+    assert_fails(lesson01.check_exercise_1(empty_only), 1, "b'1f'", "ConnectionError")
+
+
+def test_exercise_1_fails_a_bare_lf_accepted(solution):
+    def any_line_ending(line):  # rstrip(b"\r\n") takes b"1f\n" as well
+        if not line.endswith(b"\n"):
+            raise ConnectionError("closed")
+        return solution.parse_size_line(line.rstrip(b"\r\n") + b"\r\n")
+
+    assert_fails(lesson01.check_exercise_1(any_line_ending), 1, "a bare LF")
 
 
 def test_exercise_1_fails_when_extensions_are_refused(solution):
@@ -222,6 +242,28 @@ def test_exercise_3_fails_a_missing_final_crlf_accepted(solution):
             pass
 
     assert_fails(lesson01.check_exercise_3(lenient_end), 3, "final blank line")
+
+
+def test_exercise_3_fails_a_cut_size_line_taken_for_a_bad_one(solution):
+    def cut_size_line_is_value_error(wire):
+        def size_of(line):
+            if line and not line.endswith(b"\n"):
+                raise ValueError(f"no CRLF: {line!r}")
+            return solution.parse_size_line(line)
+
+        while (size := size_of(wire.readline())) != 0:
+            payload, crlf = wire.read(size), wire.read(2)
+            if len(payload) < size or len(crlf) < 2:
+                raise ConnectionError("closed")
+            if crlf != b"\r\n":
+                raise ValueError("no CRLF")
+            yield payload
+        while (line := wire.readline()) != b"\r\n":
+            if not line.endswith(b"\n"):
+                raise ConnectionError("closed")
+
+    assert_fails(lesson01.check_exercise_3(cut_size_line_is_value_error), 3,
+                 "middle of a size line", "raise ConnectionError")
 
 
 def test_exercise_3_fails_a_list_built_before_returning(solution):

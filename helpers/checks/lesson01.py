@@ -31,9 +31,14 @@ BAD_SIZE_LINES = [  # each one int(x, 16) or a loose split would let through
     (b"1_f\r\n", "an underscore"),
     (b" 1f\r\n", "a leading blank"),
     (b"\r\n", "no digits"),
-    (b"1f", "no CRLF (the line was cut short)"),
+    (b"1f\n", "a bare LF instead of CRLF"),
     (b"1g\r\n", "a non-hex digit"),
     ("\u0661\r\n".encode(), "a non-ASCII digit"),
+]
+CLOSED_LINES = [  # readline() returns a line without b"\n" only when the server closed
+    (b"", "before the line began"),
+    (b"1f", "in the middle of the size line"),
+    (b"1f\r", "between the CR and the LF"),
 ]
 
 
@@ -55,14 +60,17 @@ def check_exercise_1(parse_size_line: Callable[[bytes], int]) -> str:
                              f"{type(error).__name__}: {error}")
         return failed(1, f"{line!r} has {what}: it must raise ValueError, you returned "
                          f"{result!r} (int(x, 16) accepts it; check the digits yourself)")
-    try:
-        result = parse_size_line(b"")
-    except ConnectionError:
-        return passed(1)
-    except Exception as error:
-        return failed(1, "b'' is what readline() returns once the server has closed: raise "
-                         f"ConnectionError, not {type(error).__name__}")
-    return failed(1, f"b'' (the server closed) must raise ConnectionError, you returned {result!r}")
+    for line, when in CLOSED_LINES:
+        try:
+            result = parse_size_line(line)
+        except ConnectionError:
+            continue
+        except Exception as error:
+            return failed(1, f"{line!r} is what readline() returns when the server closed {when}: "
+                             f"raise ConnectionError, not {type(error).__name__}")
+        return failed(1, f"{line!r} (the server closed {when}) must raise ConnectionError, you "
+                         f"returned {result!r}")
+    return passed(1)
 
 
 MESSAGES = [{"delta": "Hel"}, {"delta": "lo, "}, {"delta": "café"}, {"delta": "!"}]
@@ -231,6 +239,8 @@ BAD_BODIES: list[tuple[list[bytes], type[Exception], tuple[list[bytes], ...], st
      "a close before the CRLF after a payload"),
     ([b"5\r\nHello\r\n"], ConnectionError, HELLO,
      "a close before the last chunk"),
+    ([b"5\r\nHello\r\n", b"1"], ConnectionError, HELLO,
+     "a close in the middle of a size line"),
     ([b"5\r\nHello\r\n", b"0\r\n"], ConnectionError, HELLO,
      "a close after the last chunk but before the final blank line (CRLF)"),
     ([b"5\r\nHello\r\n", b"0\r\nChecksum: 3d2f\r\n"], ConnectionError, HELLO,

@@ -12,9 +12,10 @@ SIZE_LINE = re.compile(rb"([0-9A-Fa-f]+)[ \t]*(;[^\r\n]*)?\r\n")
 
 def parse_size_line(line: bytes) -> int:
     """Check the digits ourselves: int(x, 16) also takes "0x1f", "+1f", "1_f" and " 1f".
-    b"" is what readline() gives after the server closed: an error, not a size."""
-    if line == b"":
-        raise ConnectionError("the server closed the connection before the last chunk")
+    readline() returns a line without b"\n" (b"" at the least) only when the server closed:
+    that is a cut connection, not a malformed size."""
+    if not line.endswith(b"\n"):
+        raise ConnectionError(f"the server closed the connection in a size line: {line!r}")
     match = SIZE_LINE.fullmatch(line)
     if not match:
         raise ValueError(f"not a chunk-size line: {line!r}")
