@@ -300,6 +300,20 @@ def test_exercise_3_fails_the_naive_prefix_and_suffix_removal():
     assert "'`'" in message  # the very first prefix that still looks like a fence
 
 
+def test_exercise_3_fails_cutting_at_any_three_backticks():
+    """A fence inside a JSON string is data: only a line that starts with ``` closes the fence."""
+
+    def split_at_ticks(text):
+        body = text.lstrip()
+        if not body.startswith("`"):
+            return text
+        if not body.startswith("```") or "\n" not in body:
+            return ""
+        return body.split("\n", 1)[1].split("```")[0].rstrip("`")
+
+    assert_fails(lesson06.check_exercise_3(split_at_ticks), 3, '"```p', "starts a line")
+
+
 def test_exercise_3_fails_identity():
     assert_fails(lesson06.check_exercise_3(lambda text: text), 3)
 

@@ -157,11 +157,15 @@ def check_exercise_2(rows_as_final: Callable[..., Any]) -> str:
 
 INNER = '[{"name": "Mercury", "moons": 0}, {"name": "Earth", "moons": 1}]'
 TICKED = '["a`b", "c``"]'  # backticks inside JSON strings are data, not a fence
+# A fence inside a JSON string (a model asked for code): the closing fence starts a line, and a
+# JSON string holds no raw newline ("\n" in it is a backslash and an n), so this one is data.
+SNIPPET = '[{"code": "```py\\nx = 1\\n```", "lines": 1}]'
 FENCED = [
     ("```json\n" + INNER + "\n```", INNER),
     ("```\n" + INNER + "\n```", INNER),
     ("```JSON\n" + INNER + "\n```\n", INNER),
     ("```json\n" + TICKED + "\n```", TICKED),
+    ("```json\n" + SNIPPET + "\n```", SNIPPET),
 ]
 
 
@@ -182,6 +186,8 @@ def _fenced_failure(strip_code_fence: Callable[[str], str], doc: str, inner: str
         complete_part = arrived.rstrip("`").strip()
         if start < cut <= start + len(inner) and len(result.strip()) < len(complete_part):
             why = f"strip_code_fence({prefix!r}) returned {result!r}; {complete_part!r} arrived"
+            if "`" in complete_part[len(result.strip()):]:
+                why += " (backticks inside a JSON string are data: the closing fence starts a line)"
             return failed(3, why)
     whole = strip_code_fence(doc).strip()
     if whole != inner:
