@@ -100,6 +100,12 @@ def test_exercise_1_fails_one_kind_of_separator_per_number():
     assert_fails(message, 1, "Tel 12 34-56 78 ok")
 
 
+def test_exercise_1_fails_a_number_that_must_start_a_word():
+    """\\b before the first digit misses digits glued to letters, as in an IBAN's DE89."""
+    message = lesson07.check_exercise_1(_regex_check(r"\b\d(?:[ -]?\d){7,}\b"))
+    assert_fails(message, 1, "DE89")
+
+
 def test_exercise_1_fails_a_bool():
     assert_fails(lesson07.check_exercise_1(lambda text: bool(re.search(r"\d{8,}", text))), 1)
 

@@ -34,6 +34,7 @@ ACCOUNT_CASES: list[tuple[str, tuple[int, int] | None]] = [
     ("Ref 1234 5678 ok", (4, 13)),  # a single space between digits
     ("IBAN 12-34-56-78-90.", (5, 19)),  # dashes; the whole run, not its first eight digits
     ("Tel 12 34-56 78 ok", (4, 15)),  # spaces and dashes mixed in one number
+    ("Pay to DE89 3704 0044 0532 0130 00 today", (9, 34)),  # an IBAN: digits after letters
     ("Two spaces: 1234  5678", None),  # two separators in a row end a run
     ("A dash and a space: 1234 -5678", None),
     ("Two lines: 1234\n5678", None),  # a line break is not a space
