@@ -4,8 +4,9 @@ OpenAI's Responses API and Anthropic's Messages API name every frame on its `eve
 OpenAI's Chat Completions sends data-only frames (all of type `message`), so `label()` names a
 Chat frame by what its JSON carries. `event_map()` fills in the lesson's table (start, text
 piece, usage, stop reason, end, keep-alive, error, tool-call arguments) from frames that arrived.
-`masked()` hides ids and clock times so two runs print the same; `post_sse()` is lesson 2's
-decoding loop with an arrival clock.
+`masked()` hides ids and clock times so two runs print the same, `shorten()` cuts a long line
+in the middle and `inner()` leaves a frame's envelope out; `post_sse()` is lesson 2's decoding
+loop with an arrival clock.
 
     stream = post_sse(url, headers, body)
     labels = [label("chat", frame) for frame in stream.frames]
@@ -33,10 +34,12 @@ __all__ = [
     "Stream",
     "event_map",
     "holds",
+    "inner",
     "label",
     "masked",
     "payload",
     "post_sse",
+    "shorten",
     "table",
 ]
 
@@ -180,3 +183,17 @@ def masked(text: str) -> str:
     """Ids and clock times change every run: hide them so two runs print the same."""
     text = re.sub(r'"(created_at|created)":\d+', r'"\1":<TIME>', text)
     return re.sub(r"\b(resp|msg|chatcmpl|call|fc|toolu)[_-][A-Za-z0-9]{8,}", r"\1_<ID>", text)
+
+
+def shorten(line: str, width: int = 100) -> str:
+    """One line, its middle cut when it is long (the end of a frame matters in lesson 10)."""
+    return line if len(line) <= width else f"{line[: width - 36]} ... {line[-31:]}"
+
+
+def inner(dialect: str, frame: ServerSentEvent) -> Any:
+    """The part of a frame that differs from frame to frame (the envelope left out): a Chat
+    chunk's delta, else the item, content block or delta the frame carries."""
+    data = payload(frame)
+    if dialect == "chat":
+        return data["choices"][0]["delta"]
+    return data.get("item") or data.get("content_block") or data.get("delta")

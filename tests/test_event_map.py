@@ -14,10 +14,12 @@ from helpers.event_map import (
     TEXT_PIECE,
     event_map,
     holds,
+    inner,
     label,
     masked,
     payload,
     post_sse,
+    shorten,
     table,
 )
 from helpers.recordings import load_recording
@@ -125,3 +127,21 @@ def test_post_sse_and_the_map_of_the_local_server(server: LocalServer) -> None:
             "responses": "error then response.failed", "chat": "{error}", "messages": "error"
         }[dialect]
         assert row["text piece"].startswith(TEXT_PIECE[dialect] + " x")
+
+
+def test_shorten_keeps_both_ends_of_a_long_line() -> None:
+    assert shorten("short") == "short"
+    line = "data: " + "x" * 200 + '"end"}'
+    cut = shorten(line)
+    assert len(cut) <= 100 and cut.startswith("data: xxx") and cut.endswith('"end"}')
+    assert " ... " in cut
+
+
+def test_inner_leaves_the_envelope_out() -> None:
+    assert inner("chat", chunk({"content": "Hi"})) == {"content": "Hi"}
+    start = ServerSentEvent(event="content_block_start", data='{"type":"content_block_start",'
+                            '"index":1,"content_block":{"type":"tool_use","name":"f"}}')
+    assert inner("messages", start) == {"type": "tool_use", "name": "f"}
+    delta = ServerSentEvent(event="response.function_call_arguments.delta",
+                            data='{"type":"response.function_call_arguments.delta","delta":"{"}')
+    assert inner("responses", delta) == "{"
