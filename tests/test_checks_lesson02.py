@@ -117,15 +117,21 @@ def test_exercise_2_passes_reference(solution):
     assert_passes(lesson02.check_exercise_2(solution.parse_sse), 2)
 
 
-def parse_with(split_lines, strip_value, dispatch_empty=False):
-    """A family of plausible hand parsers, each with one shortcut."""
+def parse_with(split_lines, strip_value, dispatch_empty=False, id_rule="spec"):
+    """A family of plausible hand parsers, each with one shortcut. id_rule: "spec" (a buffer
+    committed at every blank line), "at_once" (section 3's parse_lines: the ID changes when
+    the id: line is read), "with_data" (committed only when an event is dispatched),
+    "keeps_nul" (the NUL rule forgotten)."""
 
     def parse_sse(text):
-        events, data, event_type = [], [], ""
+        events, data, event_type, id_buffer, last_id = [], [], "", "", ""
         for line in split_lines(text):
             if not line:
+                if id_rule != "with_data":
+                    last_id = id_buffer
                 if data or (dispatch_empty and event_type):
                     events.append((event_type or "message", "\n".join(data)))
+                    last_id = id_buffer
                 data, event_type = [], ""
                 continue
             if line.startswith(":"):
@@ -136,7 +142,11 @@ def parse_with(split_lines, strip_value, dispatch_empty=False):
                 data.append(value)
             elif name == "event":
                 event_type = value
-        return events
+            elif name == "id" and ("\0" not in value or id_rule == "keeps_nul"):
+                id_buffer = value
+                if id_rule == "at_once":
+                    last_id = value
+        return events, last_id
 
     return parse_sse
 
@@ -178,6 +188,77 @@ def test_exercise_2_fails_splitting_on_lf_only():
     message = lesson02.check_exercise_2(parser)
     assert_fails(message, 2)
     assert "crlf" in message
+
+
+def test_exercise_2_fails_the_id_of_parse_lines():
+    parser = parse_with(reference_split, lambda value: value.removeprefix(" "), id_rule="at_once")
+    assert_fails(lesson02.check_exercise_2(parser), 2, "cut here", "Last-Event-ID '1'")
+
+
+def test_exercise_2_fails_an_id_committed_only_with_an_event():
+    parser = parse_with(reference_split, lambda value: value.removeprefix(" "),
+                        id_rule="with_data")
+    assert_fails(lesson02.check_exercise_2(parser), 2, "id: 4", "Last-Event-ID '4'")
+
+
+def test_exercise_2_fails_an_id_with_nul_accepted():
+    parser = parse_with(reference_split, lambda value: value.removeprefix(" "),
+                        id_rule="keeps_nul")
+    assert_fails(lesson02.check_exercise_2(parser), 2, "Last-Event-ID '6'")
+
+
+def test_exercise_2_passes_the_decoder_of_section_4_fed_the_text():
+    from helpers.sse import SSEDecoder
+
+    def with_decoder(text):  # another right answer (not by hand, but right)
+        decoder = SSEDecoder()
+        events = decoder.feed(text.encode())
+        return [(event.event, event.data) for event in events], decoder.last_event_id
+
+    assert_passes(lesson02.check_exercise_2(with_decoder), 2)
+
+
+def test_exercise_2_passes_a_state_machine_over_characters():
+    def by_characters(text):  # another right answer: no regex, one character at a time
+        events, data, event_type, id_buffer, last_id = [], [], "", "", ""
+        line, after_cr = "", False
+        for char in text:
+            if after_cr and char == "\n":
+                after_cr = False
+                continue
+            after_cr = char == "\r"
+            if char not in "\r\n":
+                line += char
+                continue
+            if not line:
+                last_id = id_buffer
+                if data:
+                    events.append((event_type or "message", "\n".join(data)))
+                data, event_type = [], ""
+            elif not line.startswith(":"):
+                name, _colon, value = line.partition(":")
+                value = value[1:] if value.startswith(" ") else value
+                if name == "data":
+                    data.append(value)
+                elif name == "event":
+                    event_type = value
+                elif name == "id" and "\0" not in value:
+                    id_buffer = value
+            line = ""
+        return events, last_id
+
+    assert_passes(lesson02.check_exercise_2(by_characters), 2)
+
+
+def test_exercise_2_fails_skipping_a_line_without_a_colon(solution):
+    def needs_colon(text):  # a bare `data` line is a field with an empty value, not noise
+        kept = "".join(line for line in re.split(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)", text)
+                       if ":" in line or not line.strip("\r\n"))
+        return solution.parse_sse(kept)
+
+    message = lesson02.check_exercise_2(needs_colon)
+    assert_fails(message, 2)
+    assert "data\\n\\n" in message
 
 
 # --------------------------------------------------------------------------- exercise 3
@@ -294,10 +375,38 @@ def test_exercise_3_fails_without_the_byte_order_mark_rule():
     assert_fails(lesson02.check_exercise_3(keeps_bom), 3, "byte order mark")
 
 
+def test_exercise_3_fails_dropping_a_byte_order_mark_at_every_read():
+    def bom_per_read(reads):  # drops U+FEFF at the start of each read, not only the stream's
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        line, after_cr = "", False
+        for data in reads:
+            text = decoder.decode(data).removeprefix("\ufeff")
+            if not text:
+                continue
+            if after_cr:
+                text = text.removeprefix("\n")
+            after_cr = text.endswith("\r")
+            *complete, rest = re.split(r"\r\n|\r|\n", text)
+            for piece in complete:
+                yield line + piece
+                line = ""
+            line += rest
+
+    assert_fails(lesson02.check_exercise_3(bom_per_read), 3, "after the start")
+
+
+def test_exercise_3_fails_dropping_a_byte_order_mark_at_every_line(solution):
+    def bom_per_line(reads):  # a line-level rule: one U+FEFF off the front of every line
+        for line in solution.sse_lines(reads):
+            yield line.removeprefix("\ufeff")
+
+    assert_fails(lesson02.check_exercise_3(bom_per_line), 3, "byte order mark")
+
+
 @pytest.mark.parametrize(("name", "reads"), lesson02.LINE_CASES)
 def test_exercise_3_expected_lines_give_the_decoders_events(solution, name, reads):
     # the check's own line splitter agrees with helpers.sse: its lines, parsed, are the events
     lines = [line for line, _needed in lesson02.lines_as_they_complete(reads)]
     events = lesson02.decode_all(b"".join(reads))
     text = "".join(line + "\n" for line in lines)
-    assert solution.parse_sse(text) == [(event.event, event.data) for event in events], name
+    assert solution.parse_sse(text)[0] == [(event.event, event.data) for event in events], name

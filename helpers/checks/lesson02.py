@@ -77,7 +77,7 @@ def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
 
 # --------------------------------------------------------------------------- exercise 2
 
-PARSE_CASES = [
+PARSE_CASES = [  # each one a stream as read so far: a reader's events and the ID it would send
     "data: hello\n\n",
     "event: delta\ndata: a\ndata: b\n\nevent: done\ndata: [DONE]\n\n",
     ": heartbeat\n\ndata: after a comment\n\n",
@@ -87,18 +87,43 @@ PARSE_CASES = [
     "data\n\n",
     "data: keeps \u2028 and \x0b inside\n\n",
     "data: first\n\ndata: no blank line at the end",
+    # the last event ID: committed at each blank line, not when the id: line is read
+    "id: 1\ndata: a\n\nid: 2\ndata: b (the stream was cut here",
+    "id: 3\r\ndata: a\r\n\r\nid: 4\r\n\r\n",  # a block with only an id: moves the ID
+    "id: 5\ndata: a\n\nid\ndata: b\n\n",  # an empty id resets it
+    "id: 6\ndata: a\n\nid: 7\0x\ndata: b\n\n",  # an id with NUL is ignored
+    "id: 8\ndata: a\n\ndata: b\n\n",  # the ID sticks to later events
 ]
 
 
-def check_exercise_2(parse_sse: Callable[[str], list[tuple[str, str]]]) -> str:
-    """Exercise 2: (event type, data) pairs, exactly as a spec-following reader sees them."""
+def read_so_far(text: str) -> tuple[list[tuple[str, str]], str]:
+    """The (event type, data) pairs a spec-following reader dispatched from `text`, and the
+    Last-Event-ID it would send if it reconnected now."""
+    decoder = SSEDecoder()
+    events = decoder.feed(text.encode())
+    return [(event.event, event.data) for event in events], decoder.last_event_id
+
+
+def check_exercise_2(
+    parse_sse: Callable[[str], tuple[list[tuple[str, str]], str]],
+) -> str:
+    """Exercise 2: (event type, data) pairs exactly as a spec-following reader sees them, and
+    the last event ID it would send on reconnecting (committed at blank lines only)."""
     for text in PARSE_CASES:
         result, error = call(2, parse_sse, text)
         if error:
             return error
-        want = [(event.event, event.data) for event in decode_all(text.encode())]
-        if result != want:
-            return failed(2, f"parse_sse({text!r}) returned {result!r}, expected {want!r}")
+        want_events, want_id = want = read_so_far(text)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            return failed(2, f"parse_sse({text!r}) should return (events, last_event_id), got "
+                             f"{result!r}")
+        events, last_id = result
+        if events != want_events:
+            return failed(2, f"parse_sse({text!r}) returned the events {events!r}, expected "
+                             f"{want_events!r}")
+        if last_id != want_id:
+            return failed(2, f"after {text!r} a reader that reconnects sends Last-Event-ID "
+                             f"{want_id!r}, you returned {last_id!r} (expected {want!r})")
     return passed(2)
 
 
@@ -150,6 +175,7 @@ LINE_CASES: list[tuple[str, list[bytes]]] = [
      ["data: a\u2028b\x85c\x0bd\x0ce\n\n".encode()]),
     ("a byte order mark split across reads", [b"\xef\xbb", b"\xbfdata: hi\n\n"]),
     ("a second byte order mark (kept)", [b"\xef\xbb\xbf\xef\xbb\xbfdata: hi\n\n"]),
+    ("a byte order mark after the start (kept)", [b"data: a\n", b"\xef\xbb\xbfdata: b\n\n"]),
     ("invalid UTF-8", [b"data: caf\xff\n\n"]),
     ("no line ending after the last line", [b"data: done\n", b"data: never fini", b"shed"]),
     ("every ending, one byte per read",

@@ -25,15 +25,19 @@ def format_sse(data: str, event: str | None = None, id: str | None = None) -> by
     return ("\n".join(lines) + "\n\n").encode("utf-8")
 
 
-def parse_sse(text: str) -> list[tuple[str, str]]:
-    """The WHATWG steps for data and event only: split on CRLF/CR/LF (not str.splitlines,
-    which also splits on U+2028 and friends), strip one space, dispatch at a blank line."""
+def parse_sse(text: str) -> tuple[list[tuple[str, str]], str]:
+    """The WHATWG steps for data, event and id: split on CRLF/CR/LF (not str.splitlines,
+    which also splits on U+2028 and friends), strip one space, dispatch at a blank line.
+    An id: line only fills a buffer; every blank line (data or not) copies the buffer to the
+    last event ID, so an id in the unfinished last block does not count yet. Section 3's
+    parse_lines set the ID as soon as it read the id: line."""
     events = []
     data_lines: list[str] = []
-    event_type = ""
+    event_type, id_buffer, last_event_id = "", "", ""
     *lines, _unfinished = LINE_ENDING.split(text)  # the part after the last line ending
     for line in lines:
         if not line:
+            last_event_id = id_buffer
             if data_lines:
                 events.append((event_type or "message", "\n".join(data_lines)))
             data_lines, event_type = [], ""
@@ -46,7 +50,9 @@ def parse_sse(text: str) -> list[tuple[str, str]]:
             data_lines.append(value)
         elif name == "event":
             event_type = value
-    return events
+        elif name == "id" and "\0" not in value:  # an id with NUL is ignored
+            id_buffer = value
+    return events, last_event_id
 
 
 def sse_lines(reads: Iterable[bytes]) -> Iterator[str]:
