@@ -40,6 +40,7 @@ from functools import lru_cache
 
 import nh3
 from markdown_it import MarkdownIt
+from markdown_it.token import Token
 
 __all__ = ["IncrementalMarkdown", "RenderUpdate", "provisional", "render_markdown"]
 
@@ -197,11 +198,14 @@ class IncrementalMarkdown:
         if not source.endswith("\n"):
             source += "\n"
         lines = source.split("\n")[:-1]
-        starts = [
-            token.map
+        tops = [
+            token
             for token in self._md.parse(source)
             if token.level == 0 and token.nesting >= 0 and token.map is not None
         ]
+        starts = [token.map for token in tops]
+        if tops and _closed_fence(tops[-1], lines):
+            starts.append([len(lines), len(lines)])  # nothing can extend a closed fence
         if len(starts) < 2:
             return []
         added = []
@@ -223,6 +227,16 @@ class IncrementalMarkdown:
 
 _OPENER = re.compile(r"(`{3,})([^`\n]*)\n|(~{3,})([^\n]*)\n")
 _CLOSER = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+
+
+def _closed_fence(token: Token, lines: list[str]) -> bool:
+    """Whether a top-level fence token ends with its closing fence line (so it is finished)."""
+    if token.type != "fence" or token.map is None:
+        return False
+    begin, end = token.map
+    closer = _CLOSER.fullmatch(lines[end - 1]) if end - 1 > begin else None
+    run = closer.group(1) if closer else ""
+    return run[:1] == token.markup[:1] and len(run) >= len(token.markup) > 0
 
 
 def _escape_text(text: str) -> str:

@@ -47,6 +47,7 @@ from helpers.timing import StreamTiming, atimed_stream, format_ms, format_s, tex
 DEFAULT_THROTTLE = 0.05
 METRICS_EVERY = 0.1  # how often "elapsed" moves while no token arrives
 BLOCKS_PER_PAGE = 16  # markdown=True: finished blocks per box (see _append_block)
+FENCE_PIECE = 2048  # markdown=True: characters of an open code fence per widget (_grow_fence)
 FINAL_STATES = ("complete", "stopped", "failed")
 ALLOWED = {
     "idle": ("waiting",),
@@ -64,6 +65,11 @@ def text_html(text: str) -> str:
         '<pre style="white-space: pre-wrap; word-break: break-word; margin: 0; '
         f'font-size: 1.1em; min-height: 4em">{html.escape(text)}</pre>'
     )
+
+
+def _restyle_pre(start: str, margin: str) -> str:
+    """An open fence's '<pre><code ...>' with a margin style (our own HTML: the code is escaped)."""
+    return start.replace("<pre>", f'<pre style="{margin}">', 1)
 
 
 def metrics_text(timing: StreamTiming, state: str, now: float | None = None) -> str:
@@ -124,6 +130,8 @@ class LiveTokenView:
         if markdown:
             self._renderer = IncrementalMarkdown(allow_images=allow_images)
             self._fed = 0  # how much of timing.text the renderer has seen
+            self._fence_pieces: list[widgets.HTML] = []  # an open fence's frozen pieces
+            self._fence_frozen = 0  # characters of its (escaped) code in those pieces
             self._open_block = self._block_widget("")
             self._open_block.add_class("kit-md-open")
             self.text = widgets.VBox([self._open_block], layout=widgets.Layout(width="100%"))
@@ -182,21 +190,60 @@ class LiveTokenView:
         A finished block gets its own widget (one comm_open carrying its HTML, never updated)
         and joins a page of at most BLOCKS_PER_PAGE blocks, whose children list (model ids, ~50
         bytes each) is sent again; the open block's widget gets its new HTML only when it
-        changed. The final redraw ends the renderer: the open block's widget shows the text as
-        it really is, and stays.
+        changed. An open code fence grows in pieces: every FENCE_PIECE characters of code
+        become a widget of their own (a <pre> without the margin between pieces), so a redraw
+        sends only the last piece; once the fence closes its pieces give way to the block. The
+        final redraw ends the renderer: the open block's widget shows the text as it really
+        is, and stays.
         """
         text = self.timing.text
         update = self._renderer.feed(text[self._fed :])
         self._fed = len(text)
-        added, open_html = update.added, update.open_html
+        added, open_html, fence = update.added, update.open_html, update.open_fence
         if self.state in FINAL_STATES and not self._renderer.ended:
             ending = self._renderer.end().added or [""]  # what was open, exactly as sent
-            added, open_html = [*added, *ending[:-1]], ending[-1]  # the last stays in place
+            added, open_html, fence = [*added, *ending[:-1]], ending[-1], None
             self._open_block.remove_class("kit-md-open")
+        if fence is None and self._fence_pieces:
+            self._drop_fence_pieces()
         for block in added:
             self._append_block(self._block_widget(block))
+        if fence is not None:
+            open_html = self._grow_fence(*fence)
         if open_html != self._open_block.value:
             self._open_block.value = open_html
+
+    def _grow_fence(self, start: str, code: str, end: str) -> str:
+        """Freeze whole lines of an open fence into pieces; return the HTML of the last piece."""
+        while len(code) - self._fence_frozen > FENCE_PIECE:
+            cut = code.rfind("\n", self._fence_frozen, self._fence_frozen + FENCE_PIECE) + 1
+            if cut <= self._fence_frozen:
+                break  # one very long line: it stays in the open piece
+            margin = "margin-bottom: 0" if not self._fence_pieces else "margin: 0"
+            piece = _restyle_pre(start, margin) + code[self._fence_frozen : cut] + end
+            self._fence_pieces.append(self._block_widget(piece))
+            self._append_block(self._fence_pieces[-1])
+            self._fence_frozen = cut
+        if not self._fence_pieces:
+            return start + code + end
+        return _restyle_pre(start, "margin-top: 0") + code[self._fence_frozen :] + end
+
+    def _drop_fence_pieces(self) -> None:
+        pieces = {id(piece) for piece in self._fence_pieces}
+        pages = []
+        for page in self.text.children[:-1]:
+            kept = tuple(block for block in page.children if id(block) not in pieces)
+            if kept != page.children:
+                page.children = kept
+            if kept:
+                pages.append(page)
+            else:
+                page.close()
+        if len(pages) != len(self.text.children) - 1:
+            self.text.children = (*pages, self._open_block)
+        for piece in self._fence_pieces:
+            piece.close()
+        self._fence_pieces, self._fence_frozen = [], 0
 
     def _append_block(self, block: widgets.HTML) -> None:
         """A finished block joins a page of BLOCKS_PER_PAGE: a children list resent stays short."""
@@ -220,6 +267,7 @@ class LiveTokenView:
             return
         self._renderer = IncrementalMarkdown(allow_images=self.allow_images)
         self._fed = 0
+        self._fence_pieces, self._fence_frozen = [], 0
         for page in self.text.children[:-1]:
             for block in page.children:
                 block.close()

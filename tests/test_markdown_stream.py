@@ -181,8 +181,11 @@ def test_a_fence_stays_open_across_blank_lines_and_renders_as_code_while_open():
     assert update.open_html == (
         '<pre><code class="language-python">x = 1\n\n\ny = &lt;b&gt;</code></pre>\n'
     )
-    assert renderer.feed("\n```\n").added == []  # closed, but nothing after it proves it yet
-    assert renderer.feed("after\n").added[0].startswith('<pre><code class="language-python">')
+    closed = renderer.feed("\n```\n").added  # nothing can extend a closed fence: finished
+    assert closed == [
+        '<pre><code class="language-python">x = 1\n\n\ny = &lt;b&gt;\n</code></pre>\n'
+    ]
+    assert renderer.open_html == "" and renderer.feed("after\n").added == []
 
 
 @settings(max_examples=300, deadline=None)
@@ -326,6 +329,7 @@ PIECES = [
 )
 @example(DOC, [3, 17, 50, 51, 52, 120, 200, 300], False)
 @example("1. a\n\n2. b\n", [6], False)
+@example("````\ncode\n```\nmore\n````\nx", [12, 16], False)
 @example("| a |\n|---|\n| 1 |\nx\n\ny", [14, 16], False)
 def test_any_split_equals_the_whole(text: str, cuts: list[int], allow_images: bool):
     cuts = [cut for cut in cuts if cut <= len(text)]

@@ -309,6 +309,35 @@ def test_markdown_messages_stay_small_while_the_plain_view_resends_everything(mo
     assert largest(markdown=True) < 1500
 
 
+def test_markdown_a_long_open_code_fence_is_sent_in_pieces(monkeypatch):
+    sizes: list[int] = []
+    monkeypatch.setattr(
+        comm.DummyComm,
+        "publish_msg",
+        lambda self, msg_type, data=None, *args, **keys: sizes.append(len(json.dumps(data))),
+    )
+    code = "".join(f"    value_{i} = compute({i}, '<tag>')\n" for i in range(400))
+    answer = f"Intro\n\n```python\ndef main():\n{code}```\n\nAfter the code.\n"
+    most_pieces = 0
+
+    async def main():
+        nonlocal most_pieces
+        view = LiveTokenView(throttle=0.0, markdown=True)
+        task = view.start(lambda: pieces(answer, 7, 0.0005))
+        while not task.done():
+            most_pieces = max(most_pieces, len(view._fence_pieces))
+            await asyncio.sleep(0.002)
+        await task
+        return view
+
+    view = asyncio.run(main())
+    assert most_pieces >= 5  # 16 kB of code in 2 kB pieces, while the fence was open
+    # the whole block only once it closed: while the next line is awaited, then as a block
+    assert len([size for size in sizes if size > 3000]) <= 3, sorted(sizes)[-5:]
+    assert view._fence_pieces == [] and len(view.markdown_blocks()) == 3  # intro, code, after
+    assert shown_html(view) == render_markdown(answer)
+
+
 def test_markdown_shows_an_unclosed_marker_closed_while_open():
     async def main():
         view = LiveTokenView(throttle=0.0, markdown=True)

@@ -72,6 +72,16 @@
     };
   }
 
+  /** Whether marked's token is a fenced code block that ends with its closing fence line. */
+  function closedFence(token) {
+    if (token.type !== "code") return false;
+    const lines = token.raw.replace(/\n+$/, "").split("\n");
+    const opener = /^ {0,3}(`{3,}|~{3,})/.exec(lines[0]);
+    const closer = lines.length > 1 && /^ {0,3}(`{3,}|~{3,})[ \t]*$/.exec(lines[lines.length - 1]);
+    return Boolean(opener && closer && closer[1][0] === opener[1][0] &&
+                   closer[1].length >= opener[1].length);
+  }
+
   const normalize = (text) => text.replace(/\r\n?/g, "\n").replace(/\0/g, "\ufffd");
 
   // --- unterminated Markdown while a block is open (a port of helpers/markdown_stream.py) ------
@@ -304,6 +314,8 @@
         if (token.type !== "space") blocks.push([offset, token]);
         offset += token.raw.length;
       }
+      const last = blocks.length ? blocks[blocks.length - 1][1] : null;
+      if (last && closedFence(last)) blocks.push([offset, null]); // nothing can extend it
       if (blocks.length < 2) return [];
       const lastStart = blocks[blocks.length - 1][0];
       const html = blocks.slice(0, -1).map(([start, token]) =>
