@@ -277,6 +277,36 @@ def test_exercise_2_rejects_usage_from_message_start_only(solution) -> None:
     assert_fails(lesson10.check_exercise_2(first_usage_wins), 2, "messages")
 
 
+def test_exercise_2_rejects_usage_read_where_the_key_is_null(solution) -> None:
+    def usage_key_present(dialect, events):
+        kept = []
+
+        def spy():
+            for event in events:
+                data = None if event.data == "[DONE]" else json.loads(event.data)
+                if dialect == "chat" and data and "usage" in data:  # `"usage": null` on most
+                    kept.append(data["usage"]["prompt_tokens"])
+                yield event
+
+        yield from solution.unify(dialect, spy())
+
+    assert_fails(lesson10.check_exercise_2(usage_key_present), 2, "chat", "TypeError")
+
+
+def test_exercise_1_rejects_an_end_frame_recognised_by_its_bytes(solution) -> None:
+    def bytes_compared(dialect, events):
+        def rewritten():
+            for event in events:
+                if event.event == "message_stop" and event.data != '{"type": "message_stop"}':
+                    continue  # padded: not recognised, so the stream "never ended"
+                yield event
+
+        yield from solution.text_deltas(dialect, rewritten())
+
+    assert_fails(lesson10.check_exercise_1(bytes_compared), 1, "messages, a whole answer",
+                 "end frame")
+
+
 def test_exercise_2_rejects_chat_usage_names_left_as_they_are(solution) -> None:
     def raw_names(dialect, events):
         for kind, value in solution.unify(dialect, events):

@@ -2,7 +2,9 @@
 
 Each check returns the line the notebook prints (helpers.checks says why it never raises). The
 streams below are small, hand-written copies of what the three APIs send, frame by frame, as
-`helpers.sse.ServerSentEvent`s, including the awkward parts: Chat's `[DONE]`, Anthropic's `ping`,
+`helpers.sse.ServerSentEvent`s (with the bytes that mean nothing: Anthropic's padding before the
+closing brace, the `obfuscation` fields, Chat's `"usage": null` on every chunk), including the
+awkward parts: Chat's `[DONE]`, Anthropic's `ping`,
 thinking block and cumulative usage, an error that arrives after some text, and streams that
 "look finished" although they are not: a Responses stream that ends `response.failed` or
 `response.incomplete` with no `error` frame, a Chat `finish_reason: "length"`, a Messages
@@ -30,8 +32,11 @@ INPUT_TOKENS = 4
 THINKING = ["The user asks", " for a greeting."]  # two thinking pieces (Messages only)
 
 
-def _frame(event: str | None, payload: Any) -> ServerSentEvent:
+def _frame(event: str | None, payload: Any, pad: int = 0) -> ServerSentEvent:
+    """A frame; `pad` spaces before the closing brace, as Anthropic pads every frame but `ping`."""
     data = payload if isinstance(payload, str) else json.dumps(payload)
+    if pad:
+        data = f"{data[:-1]}{' ' * pad}}}"
     return ServerSentEvent(event=event or "message", data=data)
 
 
@@ -83,7 +88,8 @@ def _responses(pieces: list[str], ending: str) -> list[ServerSentEvent]:
              "total_tokens": INPUT_TOKENS + len(pieces)}
     frames = [event("response.created", response={"status": "in_progress", "usage": None}),
               event("response.in_progress", response={"status": "in_progress", "usage": None})]
-    frames += [event("response.output_text.delta", delta=piece) for piece in pieces]
+    frames += [event("response.output_text.delta", delta=piece, obfuscation="Xq7")
+               for piece in pieces]
     if ending == "cut":
         return frames
     if ending == "error":
@@ -108,7 +114,8 @@ def _responses(pieces: list[str], ending: str) -> list[ServerSentEvent]:
 def _chat(pieces: list[str], ending: str) -> list[ServerSentEvent]:
     def chunk(delta: dict[str, Any], finish: str | None = None) -> ServerSentEvent:
         choice = {"index": 0, "delta": delta, "finish_reason": finish}
-        return _frame(None, {"object": "chat.completion.chunk", "choices": [choice]})
+        return _frame(None, {"object": "chat.completion.chunk", "choices": [choice],
+                             "usage": None, "obfuscation": "b9"})  # as include_usage sends it
 
     frames = [chunk({"role": "assistant", "content": ""})]
     frames += [chunk({"content": piece}) for piece in pieces]
@@ -119,7 +126,8 @@ def _chat(pieces: list[str], ending: str) -> list[ServerSentEvent]:
         return [*frames, _frame(None, {"error": failure})]
     usage = {"prompt_tokens": INPUT_TOKENS, "completion_tokens": len(pieces),
              "total_tokens": INPUT_TOKENS + len(pieces)}
-    last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage})
+    last = _frame(None, {"object": "chat.completion.chunk", "choices": [], "usage": usage,
+                         "obfuscation": "Q"})
     finish = {"length": "length", "filtered": "content_filter"}.get(ending, "stop")
     if ending == "cut_late":  # the reason and the usage came, `[DONE]` did not
         return [*frames, chunk({}, finish), last]
@@ -128,11 +136,13 @@ def _chat(pieces: list[str], ending: str) -> list[ServerSentEvent]:
 
 def _messages(pieces: list[str], ending: str, thinking: bool = False) -> list[ServerSentEvent]:
     def event(kind: str, **fields: Any) -> ServerSentEvent:
-        return _frame(kind, {"type": kind, **fields})
+        pad = 0 if kind == "ping" else (len(frames) * 7 + 3) % 16  # 0-15 spaces, not on ping
+        return _frame(kind, {"type": kind, **fields}, pad)
 
+    frames: list[ServerSentEvent] = []
     start = {"usage": {"input_tokens": INPUT_TOKENS, "output_tokens": 1}, "content": [],
              "stop_reason": None}
-    frames = [event("message_start", message=start)]
+    frames.append(event("message_start", message=start))
     index = 0
     if thinking:
         frames.append(event("content_block_start", index=0,
