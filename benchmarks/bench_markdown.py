@@ -143,24 +143,27 @@ def start_end(values: list[float]) -> tuple[float, float]:
 
 
 class CommMeter:
-    """Counts every comm message a widget publishes (DummyComm outside a kernel: same payloads)."""
+    """Every comm message widgets publish, by the view's redraw count at the time (DummyComm
+    stands in for the kernel's comm outside a kernel: the payloads are the same)."""
 
     def __init__(self) -> None:
-        self.sizes: list[int] = []
+        self.sent: list[tuple[int, int]] = []  # (redraw number, bytes)
+        self.view: LiveTokenView | None = None
 
-    def publish_msg(self, _comm: Any, msg_type: str, data: Any = None, *_: Any, **__: Any) -> None:
-        self.sizes.append(len(json.dumps(data, separators=(",", ":"))))
+    def publish_msg(self, data: Any) -> None:
+        redraw = self.view.redraws if self.view is not None else 0
+        self.sent.append((redraw, len(json.dumps(data, separators=(",", ":")))))
 
     def __enter__(self) -> CommMeter:
         self._saved = comm.DummyComm.publish_msg
-        meter = self
-        comm.DummyComm.publish_msg = lambda c, msg_type, data=None, *a, **k: meter.publish_msg(
-            c, msg_type, data
-        )
+        comm.DummyComm.publish_msg = lambda _c, _type, data=None, *a, **k: self.publish_msg(data)
         return self
 
     def __exit__(self, *exc: object) -> None:
         comm.DummyComm.publish_msg = self._saved
+
+    def per_redraw(self, redraws: range) -> float:
+        return sum(size for number, size in self.sent if number in redraws) / len(redraws)
 
 
 async def _source(pieces: list[str]):
@@ -168,33 +171,47 @@ async def _source(pieces: list[str]):
         yield piece
 
 
-def widget_bytes(pieces: list[str]) -> dict[str, tuple[int, int, float]]:
-    """{variant: (messages, bytes, seconds of CPU)} for the same pieces, one redraw per piece."""
+def _measure(pieces: list[str], markdown: bool) -> tuple[CommMeter, float, LiveTokenView]:
+    with CommMeter() as meter:
+        view = meter.view = LiveTokenView(throttle=0.0, markdown=markdown)
+        started = time.process_time()
+        asyncio.run(view.run(lambda: _source(pieces)))
+        return meter, time.process_time() - started, view
+
+
+def widget_bytes(pieces: list[str]) -> dict[str, dict[str, float]]:
+    """Per view: messages, bytes, bytes per redraw at the start and the end, CPU seconds.
+
+    The same pieces, one redraw per piece. The naive Markdown view is the same LiveTokenView
+    with its one HTML widget set to the whole rendered answer on every redraw.
+    """
+    import helpers.widgets as kit_widgets
+
     results = {}
-    for label, markdown in (("plain text (today)", False), ("Markdown, incremental", True)):
-        with CommMeter() as meter:
-            view = LiveTokenView(throttle=0.0, markdown=markdown)
-            started = time.process_time()
-            asyncio.run(view.run(lambda: _source(pieces)))
-            cpu = time.process_time() - started
-        results[label] = (len(meter.sizes), sum(meter.sizes), cpu)
+    tenth = max(1, len(pieces) // 10)
+    for label, markdown in (
+        ("plain text (today)", False),
+        ("Markdown, whole text each redraw", False),
+        ("Markdown, incremental", True),
+    ):
+        saved = kit_widgets.text_html
+        if label.startswith("Markdown, whole"):
+            kit_widgets.text_html = render_markdown
+        try:
+            meter, cpu, view = _measure(pieces, markdown)
+        finally:
+            kit_widgets.text_html = saved
         if markdown:
             shown = "".join(block.value for block in view.markdown_blocks())
             assert shown == render_markdown("".join(pieces)), "the widget shows something else"
-    # The naive Markdown view: the same LiveTokenView, its one HTML widget set to the whole
-    # rendered answer on every redraw (text_html swapped for render_markdown).
-    import helpers.widgets as kit_widgets
-
-    saved, kit_widgets.text_html = kit_widgets.text_html, render_markdown
-    try:
-        with CommMeter() as meter:
-            view = LiveTokenView(throttle=0.0)
-            started = time.process_time()
-            asyncio.run(view.run(lambda: _source(pieces)))
-            cpu = time.process_time() - started
-    finally:
-        kit_widgets.text_html = saved
-    results["Markdown, whole text each redraw"] = (len(meter.sizes), sum(meter.sizes), cpu)
+        redraws = view.redraws
+        results[label] = {
+            "messages": len(meter.sent),
+            "bytes": sum(size for _, size in meter.sent),
+            "start": meter.per_redraw(range(2, 2 + tenth)),
+            "end": meter.per_redraw(range(redraws - tenth, redraws)),  # before the final flush
+            "cpu": cpu,
+        }
     return results
 
 
@@ -291,10 +308,14 @@ def main() -> int:
     verdict = "met" if ratio <= 2 else f"NOT met (by {ratio / 2:.1f}x)"
     print(f"goal: incremental end/start <= 2x: {verdict}")
 
-    print("\n2. Widget messages for the whole answer (comm payloads as JSON)")
-    print(f"{'view':<34} {'messages':>8} {'bytes':>12} {'bytes/token':>11} {'CPU':>8}")
-    for label, (count, size, seconds) in widget_bytes(pieces).items():
-        print(f"{label:<34} {count:>8} {size:>12,} {size / len(tokens):>11.0f} {seconds:>6.2f} s")
+    print("\n2. Widget messages for the whole answer (comm payloads as JSON; bytes per redraw in "
+          "the first and last 10% of redraws)")  # fmt: skip
+    print(f"{'view':<34} {'messages':>8} {'bytes':>12} {'bytes/token':>11} {'start':>8} "
+          f"{'end':>8} {'CPU':>8}")  # fmt: skip
+    for label, row in widget_bytes(pieces).items():
+        print(f"{label:<34} {row['messages']:>8} {row['bytes']:>12,} "
+              f"{row['bytes'] / len(tokens):>11.0f} {row['start']:>8.0f} {row['end']:>8.0f} "
+              f"{row['cpu']:>6.2f} s")  # fmt: skip
 
     if args.no_browser:
         print("\n3. token -> visible in the DOM: skipped (--no-browser)")
