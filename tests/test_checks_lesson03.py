@@ -109,6 +109,19 @@ def test_exercise_1_fails_when_response_failed_is_ignored():
     assert_fails(lesson03.check_exercise_1(trusts_the_sdk), 1, "response.failed")
 
 
+def test_exercise_1_fails_when_only_the_error_event_is_caught(solution):
+    def error_events_only(events):  # catches the error event's APIError, lets a drop escape
+        try:
+            return solution.answer_text(events)
+        except RuntimeError as error:
+            if isinstance(error.__cause__, openai.APIConnectionError):
+                raise error.__cause__ from None
+            raise
+
+    assert_fails(lesson03.check_exercise_1(error_events_only), 1, "dropped",
+                 "APIConnectionError escaped")
+
+
 def test_exercise_1_fails_when_the_text_so_far_is_lost(solution):
     def no_text(events):
         try:

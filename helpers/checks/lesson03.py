@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import gc
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import httpx2
@@ -40,11 +40,26 @@ def _frames(name: str) -> list[bytes]:
     return [frame + b"\n\n" for frame in recording_bytes(name).split(b"\n\n") if frame.strip()]
 
 
-def _replay(body: bytes) -> Any:
-    """What `client.responses.create(..., stream=True)` returns when the server sent `body`."""
+class _Dropped(httpx2.SyncByteStream):
+    """A chunked body whose connection drops after `body`: what httpx2 raises then."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.body
+        raise httpx2.RemoteProtocolError("peer closed connection without sending complete "
+                                         "message body (incomplete chunked read)")
+
+
+def _replay(body: bytes, dropped: bool = False) -> Any:
+    """What `client.responses.create(..., stream=True)` returns when the server sent `body`
+    (and then, if `dropped`, the connection broke in the middle of a chunked body)."""
 
     def answer(request: httpx2.Request) -> httpx2.Response:
         headers = {"content-type": "text/event-stream; charset=utf-8"}
+        if dropped:
+            return httpx2.Response(200, stream=_Dropped(body), headers=headers)
         return httpx2.Response(200, content=body, headers=headers)
 
     client = OpenAI(
@@ -59,8 +74,9 @@ def _replay(body: bytes) -> Any:
 QUOTA = "You exceeded your current quota"  # the real error recording's message starts so
 
 
-def _ending_cases() -> list[tuple[str, bytes, str, list[str]]]:
-    """(what happened, body, the text before the end, words the RuntimeError must contain)."""
+def _ending_cases() -> list[tuple[str, bytes, str, list[str], bool]]:
+    """(what happened, body, the text before the end, words the RuntimeError must contain,
+    whether the connection drops after the body)."""
     cut = _frames("openai-responses-incomplete-1")  # 4 openers, 16 deltas, 3 .done, incomplete
     error_event, failed_event = _frames("openai-responses-error-1")[2:4]
     head = b"".join(cut[:10])  # created ... the 6th delta: "In the bustling city of Detroit"
@@ -68,13 +84,15 @@ def _ending_cases() -> list[tuple[str, bytes, str, list[str]]]:
     whole_cut = story + ", a sleek, metallic blue sedan rolled off the"
     return [
         ("it stopped at max_output_tokens (response.incomplete, a real stream)",
-         b"".join(cut), whole_cut, ["max_output_tokens"]),
+         b"".join(cut), whole_cut, ["max_output_tokens"], False),
         ("the API sent an `error` event mid-answer (the SDK raises openai.APIError)",
-         head + error_event + failed_event, story, [QUOTA]),
+         head + error_event + failed_event, story, [QUOTA], False),
         ("it ended with response.failed (no `error` event before it)",
-         head + failed_event, story, [QUOTA]),
+         head + failed_event, story, [QUOTA], False),
         ("the body just stopped: no terminal event at all (a cut close-delimited body)",
-         head, story, []),
+         head, story, [], False),
+        ("the connection dropped mid-answer (the SDK raises openai.APIConnectionError)",
+         head, story, [], True),
     ]
 
 
@@ -86,9 +104,9 @@ def check_exercise_1(answer_text: Callable[[Iterable[Any]], str]) -> str:
         return error
     if result != "pong":
         return failed(1, f"a stream that completed with the text 'pong' gave {result!r}")
-    for what, body, text, words in _ending_cases():
+    for what, body, text, words, dropped in _ending_cases():
         try:
-            result = answer_text(_replay(body))
+            result = answer_text(_replay(body, dropped))
         except RuntimeError as raised:
             message = str(raised)
             missing = [word for word in [*words, text] if word not in message]
@@ -108,11 +126,11 @@ def check_exercise_1(answer_text: Callable[[Iterable[Any]], str]) -> str:
 
 # --------------------------------------------------------------------------- exercise 2
 
-STALL_SECONDS = 4.0  # the stalled server's silence: much longer than `idle`, far from forever
+STALL_SECONDS = 2.5  # the stalled server's silence: 5 x `idle`, and over `idle` + the 1.5 s grace
 IDLE = 0.5
 DEADLINE = 0.8
 SLOW_TOKENS_PER_SECOND = 10.0  # the slow server: a token every 0.1 s
-SLOW_PROMPT = "Why does streaming feel faster?"  # 110 tokens: 11 s at 10 tokens/s
+SLOW_PROMPT = PROMPT  # 19 tokens: 1.9 s at 10 tokens/s, more than twice the deadline
 LATE = 0.7  # seconds after the deadline by which the answer must have stopped (tokens: 0.1 s)
 
 
@@ -189,10 +207,11 @@ def check_exercise_2(stream_within: Callable[..., tuple]) -> str:
     text, reason = result
     whole = answer_prompt(SLOW_PROMPT).text
     if reason != "deadline":
-        return failed(2, f"a model writing a token every 0.1 s takes 11 s, past deadline="
-                         f"{DEADLINE}: expected (text so far, 'deadline'), got {result!r} after "
-                         f"{elapsed:.2f} s (a read timeout bounds the silence between two "
-                         "pieces, not the whole answer)")
+        slow_total = len(answer_prompt(SLOW_PROMPT).tokens) / SLOW_TOKENS_PER_SECOND
+        return failed(2, f"a model writing a token every 0.1 s takes {slow_total:.1f} s, past "
+                         f"deadline={DEADLINE}: expected (text so far, 'deadline'), got "
+                         f"{result!r} after {elapsed:.2f} s (a read timeout bounds the silence "
+                         "between two pieces, not the whole answer)")
     if not text or not whole.startswith(text) or text == whole:
         return failed(2, f"at the deadline the text so far is a start of {whole[:40]!r}..., "
                          f"got {text!r}")
@@ -209,9 +228,9 @@ def check_exercise_2(stream_within: Callable[..., tuple]) -> str:
 # --------------------------------------------------------------------------- exercise 3
 
 NETWORK_DELAY = 0.5  # seconds the check's network takes to carry the request to the server
-CHECK_TTFT = 1.5  # the server's time to first token, from the request's arrival
-CHECK_TOKENS_PER_SECOND = 40.0
-RATE_QUESTION = "Why does streaming feel faster?"  # 110 tokens: 2.7 s of text at 40 tokens/s
+CHECK_TTFT = 1.0  # the server's time to first token, from the request's arrival
+CHECK_TOKENS_PER_SECOND = 80.0  # the server keeps an absolute schedule: load does not slow it
+RATE_QUESTION = "Why does streaming feel faster?"  # 110 tokens: 1.4 s of text at 80 tokens/s
 MIN_RATE = 0.7  # a right rate is about 1.0 x the server's (higher when the first token is late)
 TIMER_SLACK = 0.02  # an event loop may wake a timer a little early; be generous
 

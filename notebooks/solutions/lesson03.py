@@ -13,7 +13,8 @@ def answer_text(events: Iterable[Any]) -> str:
     """Only response.completed makes the text an answer. The text is collected outside the try,
     so every other ending can say what arrived: response.incomplete (why:
     incomplete_details.reason), response.failed (why: response.error), the APIError the SDK
-    raises for an `error` event, or no terminal event at all (the body just stopped)."""
+    raises for an `error` event or a dropped connection (APIConnectionError is a subclass), or
+    no terminal event at all (the body just stopped)."""
     text, ending = "", None
     try:
         for event in events:
