@@ -5,8 +5,10 @@ the timing are the SDK's own:
 
 - exercise 1 replays streams api.openai.com sent (data/real_streams/) through an
   `httpx2.MockTransport`: one that completed, one cut at `max_output_tokens`, and three spliced
-  from their frames (an `error` event mid-answer, as the real error recording has it; the same
-  without the `error` event, so `response.failed` reaches the loop; a body that simply stops);
+  from their frames (the real error recording's `error` + `response.failed` pair, mid-answer;
+  the same without the `error` event, so `response.failed` reaches the loop; a body that simply
+  stops)
+  and one whose chunked body breaks off mid-answer (the SDK raises APIConnectionError);
 - exercises 2 and 3 run against the kit's local server (LocalServers with their own settings: a
   stall, a slow model, a fixed time to first token). The timing checks use causal lower bounds
   (nothing can arrive before the server sent it); the one upper bound, exercise 2's "stopped
