@@ -201,6 +201,8 @@ def test_adaptive_and_omitted_display(root: str) -> None:
         ({"temperature": 0.5}, "`temperature` may only be set to 1 when thinking is enabled"),
         ({"tools": TOOLS, "tool_choice": {"type": "any"}},
          "Thinking may not be enabled when tool_choice forces tool use."),
+        ({"tools": TOOLS, "tool_choice": {"type": "tool", "name": "get_weather"}},
+         "Thinking may not be enabled when tool_choice forces tool use."),
         ({"thinking": {"type": "sometimes"}}, "thinking.type: Input should be"),
         ({"thinking": {"type": "enabled", "budget_tokens": 1024, "x": 1}},
          "thinking.enabled.x: Extra inputs are not permitted"),
@@ -209,6 +211,51 @@ def test_adaptive_and_omitted_display(root: str) -> None:
 def test_thinking_rules_of_the_real_api(root: str, change: dict, message: str) -> None:
     body = {"model": MODEL, "max_tokens": 2048, "thinking": THINK, "messages": ask(), **change}
     assert message in refused(root, body)
+
+
+ADAPTIVE = {"type": "adaptive"}
+FORCED = [{"type": "any"}, {"type": "tool", "name": "get_weather"}]
+
+
+@pytest.mark.parametrize("choice", FORCED)
+def test_adaptive_thinking_takes_a_forced_tool_and_skips_the_thinking(
+    root: str, client: Anthropic, choice: dict
+) -> None:
+    """Only manual thinking refuses a forced tool; adaptive thinking calls it at once."""
+    question = ask("What is the weather in Paris?")
+    body = {"model": MODEL, "max_tokens": 2048, "thinking": ADAPTIVE, "tools": TOOLS,
+            "tool_choice": choice, "messages": question}
+    events = typed(raw(root, body))
+    starts = [e.content_block.type for e in events if e.type == "content_block_start"]
+    deltas = {e.delta.type for e in events if e.type == "content_block_delta"}
+    assert starts == ["tool_use"] and deltas == {"input_json_delta"}  # no thinking block
+    assert [e.delta.stop_reason for e in events if e.type == "message_delta"] == ["tool_use"]
+    message = client.messages.create(**body)
+    assert [b.type for b in message.content] == ["tool_use"]
+    call = message.content[0]
+    assert call.name == "get_weather" and message.stop_reason == "tool_use"
+    # the turn goes back as it came (no thinking block to send) and the loop goes on
+    result = {"role": "user", "content": [
+        {"type": "tool_result", "tool_use_id": call.id, "content": "18 C and sunny"}]}
+    loop = [*question, {"role": "assistant", "content": [call.model_dump()]}, result]
+    after = client.messages.create(model=MODEL, max_tokens=2048, thinking=ADAPTIVE,  # type: ignore[arg-type]
+                                   tools=TOOLS, messages=loop)  # type: ignore[arg-type]
+    assert [b.type for b in after.content] == ["text"] and "18 C and sunny" in after.content[0].text
+    # manual thinking: the same forced request is refused, and so is that loop
+    assert refused(root, {**body, "thinking": THINK}) == (
+        "Thinking may not be enabled when tool_choice forces tool use.")
+    assert "Expected `thinking` or `redacted_thinking`, but found `tool_use`" in refused(
+        root, {"model": MODEL, "max_tokens": 2048, "thinking": THINK, "tools": TOOLS,
+               "messages": loop})
+
+
+def test_adaptive_thinking_without_a_forced_tool_still_thinks(client: Anthropic) -> None:
+    for choice in ({"type": "auto"}, None):
+        extra = {"tool_choice": choice} if choice else {}
+        message = client.messages.create(  # type: ignore[call-overload]
+            model=MODEL, max_tokens=2048, thinking=ADAPTIVE, tools=TOOLS,
+            messages=ask("What is the weather in Paris?"), **extra)
+        assert [b.type for b in message.content] == ["thinking", "tool_use"]
 
 
 def test_temperature_one_is_fine_with_thinking(client: Anthropic) -> None:

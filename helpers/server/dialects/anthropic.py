@@ -34,7 +34,8 @@ With extended thinking (dialects.anthropic_features), a thinking block comes fir
     content_block_delta  {"type": "signature_delta", "signature": ...}, exactly one, last
     content_block_stop
 
-and the text (or the tool_use blocks) follow at the next index. Structured output
+and the text (or the tool_use blocks) follow at the next index; with adaptive thinking and a
+forced tool (`tool_choice` `any` or `tool`) there is no thinking block. Structured output
 (`output_config.format`) streams as ordinary text_delta pieces of JSON.
 
 The shapes follow real recorded streams of 2026 (see /work/shared/real_streams/README.md in the
@@ -64,6 +65,7 @@ from helpers.server.dialects.anthropic_features import (
     Thinking,
     check_thinking_block,
     check_thinking_history,
+    forces_tool,
     parse_output_schema,
     parse_thinking,
 )
@@ -179,6 +181,7 @@ class MessagesRequest:
     metadata: dict[str, Any] = field(default_factory=dict)
     thinking: Thinking | None = None  # extended thinking on: a thinking block comes first
     preamble: bool = False  # a short text block before the tool_use blocks (see _preamble)
+    forced_tool: bool = False  # tool_choice `any` or `tool`: the turn is prefilled with the call
 
 
 def _is_number(value: Any) -> bool:
@@ -363,7 +366,8 @@ def parse_messages_request(
         messages=tuple(messages),
         features=features,
     )
-    return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(features))
+    return MessagesRequest(sim, stop_sequences, metadata, thinking, _preamble(features),
+                           forces_tool(body))
 
 
 def _preamble(features: Features) -> bool:
@@ -482,9 +486,14 @@ def _stream_error(failure: StreamFailed) -> Event:
 
 
 def _blocks_for(request: MessagesRequest) -> BlockPlan:
-    """Thinking opens the assistant turn; after tool results the turn goes on without it."""
+    """Thinking opens the assistant turn; after tool results the turn goes on without it.
+
+    A forced tool (only adaptive thinking accepts one: dialects.anthropic_features) skips the
+    thinking: the API prefills the turn with the call, so nothing comes before the tool_use block.
+    """
     sim = request.sim
-    thinking = request.thinking is not None and not sim.features.tool_results
+    thinking = (request.thinking is not None and not sim.features.tool_results
+                and not request.forced_tool)
     return block_plan(sim, thinking=thinking, preamble=request.preamble)
 
 

@@ -10,12 +10,24 @@ Thinking (`thinking: {"type": "enabled", "budget_tokens": N}`, or `{"type": "ada
   themaximalist/llm.js#30; "`max_tokens` must be greater than `thinking.budget_tokens`. ...",
   router-for-me/CLIProxyAPI#413);
 - `temperature` other than 1 is refused (MartialBE/one-hub#529, dotCipher/opencode-claude-bridge#1);
-- a `tool_choice` of `any` or `tool` is refused: "Thinking may not be enabled when tool_choice
-  forces tool use." (mastra-ai/mastra#7507, can1357/oh-my-pi#341);
+- with manual thinking (`enabled`), a `tool_choice` of `any` or `tool` is refused: "Thinking may
+  not be enabled when tool_choice forces tool use." (mastra-ai/mastra#7507, can1357/oh-my-pi#341).
+  Adaptive thinking accepts a forced tool (Anthropic's "Thinking in tool and multi-turn
+  workflows" page: forcing options "return an error with manual extended thinking
+  (thinking: {type: \"enabled\"}); adaptive thinking supports forced tool use"); the API then
+  prefills the turn to force the call, so the model writes nothing before its tool_use block
+  (the tool-use guide) and the answer has no thinking block (the `_blocks_for` rule in
+  dialects.anthropic). A few newer models reject a forced tool in every mode (the
+  @ai-sdk/anthropic CHANGELOG names claude-opus-5-5 and claude-fable-5-1); the kit's one
+  simulated model is not one of them;
 - thinking blocks passed back: an assistant message holding any must start with one
-  (anthropics/claude-code#20705); with thinking on, the assistant message before the last
-  `tool_result`s must start with one (anomalyco/opencode#3077, n8n-io/n8n#22550); with thinking
-  off, a last (prefilled) assistant message cannot hold one (tailcallhq/forgecode#1853); a block
+  (anthropics/claude-code#20705); with manual thinking on, the assistant message before the last
+  `tool_result`s must start with one (anomalyco/opencode#3077, n8n-io/n8n#22550); adaptive
+  thinking, which may skip the thinking (Anthropic's adaptive-thinking page; here: under a forced
+  tool), does not ask for one, as its turn may have had none to send back (brightwave-inc/
+  tidebreak#1204, from Anthropic's docs: in adaptive mode "no assistant turn has to begin with a
+  thinking block"); with thinking off, a last (prefilled) assistant message cannot hold one
+  (tailcallhq/forgecode#1853); a block
   whose text or signature was edited is refused (the SDK's ThinkingBlockParam docstring: "a
   modified block results in a 400 invalid_request_error"; the message, "messages.1.content.0:
   Invalid `signature` in `thinking` block": anthropics/claude-code#10627).
@@ -104,10 +116,15 @@ def parse_thinking(body: dict[str, Any], max_tokens: int) -> Thinking | None:
         raise _bad("`temperature` may only be set to 1 when thinking is enabled or in adaptive "
                    f"mode. Please consult our documentation at {THINKING_DOCS}"
                    "#important-considerations-when-using-extended-thinking")
-    choice = body.get("tool_choice")
-    if isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+    if kind == "enabled" and forces_tool(body):
         raise _bad("Thinking may not be enabled when tool_choice forces tool use.")
     return Thinking(kind, budget, display)
+
+
+def forces_tool(body: dict[str, Any]) -> bool:
+    """Whether `tool_choice` forces a call (`any`, or `tool` with a name)."""
+    choice = body.get("tool_choice")
+    return isinstance(choice, dict) and choice.get("type") in ("any", "tool")
 
 
 def check_thinking_block(block: dict[str, Any], at: str, role: str) -> None:
@@ -159,8 +176,10 @@ def check_thinking_history(messages: list[dict[str, Any]], thinking: Thinking | 
             ):
                 raise _bad(f"messages.{index}.content.{at}: Invalid `signature` in `thinking` "
                            "block")
-    if thinking is None or last < 1 or "tool_result" not in _block_types(messages[last]):
-        return
+    if thinking is None or thinking.kind != "enabled" or last < 1 or (
+        "tool_result" not in _block_types(messages[last])
+    ):
+        return  # adaptive thinking may have skipped the thinking: nothing to ask back
     previous = messages[last - 1]
     first = _block_types(previous)[0] if _block_types(previous) else "text"
     if previous["role"] == "assistant" and first not in THINKING_BLOCKS:
