@@ -5,10 +5,13 @@
   after one ended; the page's table and summary say so. Through nginx over HTTP/2 (TLS, ALPN)
   the same button shows all 7 starting before any ends.
 - "Show it with innerHTML" runs the model's markup (the `onerror` handler marks the page red);
-  "Show it with textContent" shows the same characters and creates no element. The payload
-  fetches nothing.
-- Every element the page streams text into is an aria-live="polite" region.
-- The JavaScript the lesson shows for the DevTools console works when pasted on the page.
+  "Show it as text" appends each piece as a text node: the same characters, no element. The
+  payload fetches nothing.
+- Every element the page streams text into is an aria-live="polite" region, and the page appends
+  to it (new text nodes), so a screen reader announces only the new text; the innerHTML box,
+  rewritten whole at every piece, is not a live region; every button has a name.
+- The JavaScript the lesson shows for the DevTools console works when pasted on the page, and
+  logs what the lesson says it logs.
 """
 
 from __future__ import annotations
@@ -98,21 +101,39 @@ def test_innerhtml_runs_the_models_markup(demo_url: str) -> None:
     assert [url for url in requests if not url.startswith("data:")] == []  # nothing fetched
 
 
-def test_textcontent_shows_the_markup_as_text(demo_url: str) -> None:
+def test_text_shows_the_markup_as_text(demo_url: str) -> None:
     with chromium_page(demo_url) as page:
         page.click("#render-text")
         shown = page.evaluate("window.demo.lastRender")
         banner = page.is_visible(".hijack-banner")
         on_page = page.inner_text("#as-text")
-    assert shown == {"how": "textContent", "images": 0, "shown": UNTRUSTED, "hijacked": False}
+        pieces = page.evaluate("document.getElementById('as-text').childNodes.length")
+        status = page.inner_text("#render-status")
+    assert shown == {"how": "text", "images": 0, "shown": UNTRUSTED, "hijacked": False}
     assert not banner and on_page == UNTRUSTED
+    assert pieces == -(-len(UNTRUSTED) // 4)  # one text node per 4-character piece, appended
+    assert status == "As text: 0 img elements; nothing ran."
 
 
 def test_streamed_text_is_announced_politely(demo_url: str) -> None:
-    live = "#blocking .text, #stream .text, #fetch .text, #as-html, #as-text, #seven-summary"
-    with chromium_page(demo_url) as page:
+    live = "#blocking .text, #stream .text, #fetch .text, #as-text, #seven-summary, #render-status"
+    with chromium_page(demo_url + "?auto=1&ttft=0&tps=100&prompt=haiku") as page:
         values = page.eval_on_selector_all(live, "els => els.map(e => e.getAttribute('aria-live'))")
+        every_live = page.eval_on_selector_all(
+            "[aria-live]", "els => els.map(e => e.id || e.parentElement.id)"
+        )
+        page.evaluate("window.demo.last")
+        # Appended, not replaced: one text node per piece in the streamed panels.
+        nodes = page.evaluate(
+            "['stream', 'fetch'].map(id => document.querySelector('#' + id + ' .text')"
+            ".childNodes.length)"
+        )
+        names = page.eval_on_selector_all("button", "els => els.map(e => e.innerText.trim())")
     assert values == ["polite"] * 6
+    assert "as-html" not in every_live  # rewritten whole at every piece: it would repeat itself
+    tokens = len(answer_prompt("haiku", seed=0).tokens)
+    assert nodes[0] == tokens and nodes[1] > 1
+    assert all(names) and len(names) == 6
 
 
 def lesson_snippets() -> dict[str, str]:
@@ -133,17 +154,27 @@ def snippet(fragment: str) -> str:
     return found[0]
 
 
+def paste(page, code: str) -> list[str]:
+    """`code` run as an expression (as the console does), its promise awaited; what it logged."""
+    logged: list[str] = []
+    page.on("console", lambda message: logged.append(message.text))
+    page.evaluate(code)
+    return logged
+
+
 def test_the_lessons_console_snippets_work_on_the_page(demo_url: str) -> None:
-    """Each script evaluated as the console does: as an expression, its promise awaited."""
     with chromium_page(demo_url) as page:
         rows = page.evaluate(snippet("seven streams"))
     with chromium_page(demo_url) as page:
-        dropped = page.evaluate(snippet("hangs up"))
+        dropped = paste(page, snippet("hangs up"))
     with chromium_page(demo_url) as page:
         page.evaluate(snippet("innerHTML runs"))
         page.wait_for_function("document.body.classList.contains('hijacked')")
         banner = page.is_visible(".hijack-banner")
     first_end = min(row["endMs"] for row in rows)
     assert [row["stream"] for row in rows if row["firstMs"] > first_end] == [7]
-    assert dropped == "TypeError"
+    # Directly, the cut reaches the browser as a cut: "rejected: TypeError: network error".
+    assert [line for line in dropped if line.startswith("rejected: ")] == [
+        "rejected: TypeError: network error"
+    ]
     assert banner

@@ -6,7 +6,11 @@ student's browser reaches a port on a hub host) and both panels must stream the 
 Before the page used relative URLs, this failed: its EventSources asked for `/demo/stream`,
 outside the prefix, and got 404. Lesson 11's two experiments are clicked there too, as a learner
 on a hub does: of seven streams the 7th waits for a free connection (the Jupyter server speaks
-HTTP/1.1), and innerHTML runs the model's markup while textContent shows it.
+HTTP/1.1), and innerHTML runs the model's markup while the text way shows it. So are the steps
+where jupyter-server-proxy 4.6 behaves unlike a direct connection, as lesson 11 says: a server
+cut reaches the browser as a clean end ("Connection closed" appended), so fetch() does not
+reject and only the missing response.completed tells; "Server hangs up every 10" still resumes
+with nothing lost; and Stop does not reach the server, which generates on.
 
 The URL is the one helpers.jupyter_url computes for a kernel of that server (JPY_PARENT_PID is
 the server's pid; list_running_servers() reads its runtime file), so detection and the proxy
@@ -32,6 +36,7 @@ from lab_harness import (
     free_port,
     stop_process_group,
 )
+from test_browser_clients import paste, snippet
 from test_lesson04_browser import require_chromium
 
 from helpers.jupyter_url import current_jupyter, open_url, running_servers
@@ -181,3 +186,51 @@ def test_lesson_11_experiments_through_jupyter_server_proxy(
     assert [s["n"] for s in seven["streams"] if s["waited"]] == [7]
     assert as_html["images"] == 1 and as_html["hijacked"]
     assert as_text["images"] == 0 and not as_text["hijacked"] and "<img" in as_text["shown"]
+
+
+def test_lesson_11_drops_and_stop_through_jupyter_server_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    require_chromium()
+    require_server_proxy()
+    with (
+        LocalServer() as demo_server,
+        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+    ):
+        demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
+        for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+        monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
+        url = open_url(demo_port, "/demo", current_jupyter())
+        with chromium_page(tmp_path / "profile") as page:
+            page.set_default_timeout(120_000)
+            page.goto(f"{url}?token={token}")
+            # The lesson's console script: the cut arrives as a clean end of the body.
+            dropped = paste(page, snippet("hangs up"))
+            # The lesson's console script for seven streams, through the proxy.
+            rows = page.evaluate(snippet("seven streams"))
+            # "Server hangs up every 10", Ask: EventSource resumes, nothing lost.
+            page.goto(f"{url}?ttft=100&drop=10&auto=1")
+            _, streamed, _ = page.evaluate("window.demo.last")
+            # Ask, then Stop while the fetch() panel writes: the page stops...
+            page.goto(f"{url}?ttft=100&tps=10")
+            page.click("#run")
+            page.wait_for_function("document.querySelector('#fetch .text').textContent.length > 0")
+            page.click("#stop")
+            page.wait_for_function("document.querySelector('#fetch .stats').textContent"
+                                   ".includes('stopped')")  # fmt: skip
+            page.wait_for_timeout(2000)
+            # ...but the server still generates: the proxy did not pass the hang-up on.
+            live_after_stop = demo_server.live_streams
+
+    assert [line for line in dropped if "cut short" in line or "rejected" in line] == [
+        "body ended cleanly, cut short after: response.output_text.delta"
+    ]
+    first_end = min(row["endMs"] for row in rows)
+    assert [row["stream"] for row in rows if row["firstMs"] > first_end] == [7]
+    assert streamed["reconnects"] > 0 and streamed["lost"] == streamed["duplicated"] == 0
+    assert streamed["text"] == answer_prompt(PROMPT, seed=0).text
+    # blocking and EventSource panels still stream (13 s at 10 tokens/s), and so does the
+    # stopped fetch()'s answer: 3, not 2 as on a direct connection
+    assert live_after_stop == 3
