@@ -58,9 +58,52 @@ def test_exercise_1_reports_nginxs_own_error(solution, upstream: str) -> None:
 
 
 def test_exercise_1_fails_a_block_that_keeps_the_lines_as_comments(solution, upstream: str) -> None:
-    """The team's lines are "kept", commented out: it streams, but nothing is compressed."""
+    """The team's line is "kept", commented out: it would stream, but nothing is compressed."""
     block = solution.streaming_location().replace("gzip on;", "# gzip on;")
+    assert_fails(lesson11.check_exercise_1(lambda: block, upstream), 1, "'gzip on;' must stay")
+
+
+def test_exercise_1_fails_a_block_that_compresses_nothing(upstream: str) -> None:
+    """The team's lines are all there, but a nested location for the API turns gzip off: the
+    stream flows, uncompressed. (`gzip_min_length` would not do it: it reads Content-Length,
+    which a stream does not have.)"""
+    block = location_block(gzip=True, honour_accel_buffering=False)
+    block += "location /v1/ { proxy_pass http://kit_upstream; gzip off; }"
     assert_fails(lesson11.check_exercise_1(lambda: block, upstream), 1, "uncompressed")
+
+
+def test_exercise_1_fails_when_the_ignored_header_is_commented_out(upstream: str) -> None:
+    """Streams gzipped, but only because the header is honoured again: the team's line is gone."""
+    block = "\n".join(
+        ["proxy_pass http://kit_upstream;", "# proxy_ignore_headers X-Accel-Buffering;",
+         "gzip on;", "gzip_types text/event-stream;"]
+    )  # fmt: skip
+    message = lesson11.check_exercise_1(lambda: block, upstream)
+    assert_fails(message, 1, "'proxy_ignore_headers X-Accel-Buffering;' must stay", "comment")
+
+
+def test_exercise_1_fails_a_header_added_for_the_browser(upstream: str) -> None:
+    """add_header sends X-Accel-Buffering to the client; nginx's own buffering never reads it."""
+    block = location_block(gzip=True, honour_accel_buffering=False)
+    block += "add_header X-Accel-Buffering no;"
+    assert_fails(lesson11.check_exercise_1(lambda: block, upstream), 1, "nginx still buffers")
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["gzip  on;", "gzip_types text/event-stream application/json;"],
+        ["gzip on;", 'gzip_types "text/event-stream";'],
+    ],
+    ids=["spacing-and-more-types", "quoted"],
+)
+def test_exercise_1_passes_the_teams_lines_written_differently(lines, upstream: str) -> None:
+    """nginx reads these as the team's lines (and the ignored header with a second one): pass."""
+    block = "\n".join(
+        ["proxy_pass http://kit_upstream;", "proxy_buffering off;",
+         "proxy_ignore_headers X-Accel-Buffering X-Accel-Expires;", *lines]
+    )  # fmt: skip
+    assert_passes(lesson11.check_exercise_1(lambda: block, upstream), 1)
 
 
 def test_exercise_1_passes_a_shorter_block(upstream: str) -> None:
@@ -170,6 +213,36 @@ async def on_a_clock(frames, interval):
             pending = asyncio.ensure_future(anext(frames, None))
 
 
+async def on_a_poll(frames, interval):
+    """Sleeps `interval`, then looks: heartbeats right, but every frame waits up to `interval`."""
+    pending = asyncio.ensure_future(anext(frames, None))
+    while True:
+        await asyncio.sleep(interval)
+        if not pending.done():
+            yield b": keep-alive\n\n"
+            continue
+        frame = pending.result()
+        if frame is None:
+            return
+        yield frame
+        pending = asyncio.ensure_future(anext(frames, None))
+
+
+async def once_per_silence(frames, interval):
+    """One heartbeat per quiet stretch, however long it lasts."""
+    pending = asyncio.ensure_future(anext(frames, None))
+    while True:
+        done, _ = await asyncio.wait({pending}, timeout=interval)
+        if not done:
+            yield b": keep-alive\n\n"
+            await pending
+        frame = pending.result()
+        if frame is None:
+            return
+        yield frame
+        pending = asyncio.ensure_future(anext(frames, None))
+
+
 async def no_newline(frames, interval):
     """A comment without its newline glues itself to the next frame's first line."""
     async for frame in shielded(frames, interval):
@@ -183,8 +256,10 @@ async def no_newline(frames, interval):
         (only_before_the_first_frame, "pause in the middle of the answer"),
         (on_a_clock, "heartbeats while frames came every"),
         (no_newline, "is not an SSE comment"),
+        (on_a_poll, "after they were ready"),
+        (once_per_silence, "heartbeat(s) during the 0.9 s before the first frame"),
     ],
-    ids=["wait-for-cancels", "first-token-only", "on-a-clock", "no-newline"],
+    ids=["wait-for-cancels", "first-token-only", "on-a-clock", "no-newline", "on-a-poll", "once"],
 )
 def test_exercise_2_fails_mistakes(learner, fragment: str) -> None:
     assert_fails(run2(learner), 2, fragment)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
+import statistics
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from typing import Any
@@ -21,8 +23,36 @@ from helpers.sse import SSEDecoder
 
 DELTA = "response.output_text.delta"
 TOKENS = 24
-# What the operations team insists on keeping in the block (exercise 1).
+# What the operations team insists on keeping in the block (exercise 1), as nginx reads it: a
+# directive and one value it must have (more values, other spacing or quotes are fine).
 REQUIRED = ("gzip on;", "gzip_types text/event-stream;", "proxy_ignore_headers X-Accel-Buffering;")
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\'|#[^\n]*|[;{}]|[^\s;{}"\'#]+')
+
+
+def directives(block: str) -> list[tuple[str, list[str]]]:
+    """(name, values) of each directive in an nginx block, comments left out, quotes removed."""
+    found: list[tuple[str, list[str]]] = []
+    words: list[str] = []
+    for token in _TOKEN.findall(block):
+        if token.startswith("#"):
+            continue  # a comment: nginx does not see it
+        if token in {";", "{", "}"}:
+            if words:
+                found.append((words[0], words[1:]))
+            words = []
+        else:
+            words.append(token[1:-1] if token[:1] in {'"', "'"} else token)
+    return found
+
+
+def _missing_line(block: str) -> str | None:
+    """The first of the team's lines that nginx would not find in `block`."""
+    seen = directives(block)
+    for line in REQUIRED:
+        name, value = line.rstrip(";").split()
+        if not any(n == name and value.lower() in map(str.lower, v) for n, v in seen):
+            return line
+    return None
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -35,9 +65,9 @@ def check_exercise_1(streaming_location: Callable[[], str], upstream: str) -> st
         return error
     if not isinstance(block, str):
         return failed(1, f"streaming_location() should return the block as a str, got {block!r}")
-    missing = [line for line in REQUIRED if line not in block]
+    missing = _missing_line(block)
     if missing:
-        return failed(1, f"the team's line {missing[0]!r} must stay in the block")
+        return failed(1, f"the team's line {missing!r} must stay in the block (not as a comment)")
     try:
         with NginxProxy(upstream, location=block) as proxy:
             url = proxy.base_url + "/responses"
@@ -78,9 +108,11 @@ def _schedule() -> list[float]:
     return [FIRST_GAP, *fast, PAUSE, *fast]
 
 
-async def _frames(schedule: list[float]) -> AsyncIterator[bytes]:
+async def _frames(schedule: list[float], made: list[float]) -> AsyncIterator[bytes]:
+    """The frames after their quiet gaps; `made` gets the time each was ready."""
     for n, quiet in enumerate(schedule):
         await asyncio.sleep(quiet)
+        made.append(time.monotonic())
         yield _frame(n)
 
 
@@ -94,9 +126,10 @@ async def check_exercise_2(with_heartbeats: Callable[..., AsyncIterator[bytes]])
     schedule = _schedule()
     expected = [_frame(n) for n in range(len(schedule))]
     out: list[tuple[float, bytes]] = []
+    made: list[float] = []
     started = time.monotonic()
     try:
-        stream = with_heartbeats(_frames(schedule), HEARTBEAT_INTERVAL)
+        stream = with_heartbeats(_frames(schedule, made), HEARTBEAT_INTERVAL)
         if not hasattr(stream, "__anext__"):
             return failed(2, f"with_heartbeats(...) should be an async generator, got {stream!r}")
         async for item in stream:
@@ -128,6 +161,14 @@ async def check_exercise_2(with_heartbeats: Callable[..., AsyncIterator[bytes]])
     ]:
         return failed(2, "your heartbeats changed what a reader decodes: end each with a newline")
     index = [i for i, (_, item) in enumerate(out) if item in expected]
+    # Held frames: a wrapper that sleeps `interval` and then looks delays every token by up to that.
+    delays = [out[i][0] - (made[n] - started) for n, i in enumerate(index)]
+    if statistics.median(delays) > HEARTBEAT_INTERVAL / 4:
+        return failed(
+            2,
+            f"frames reached the reader a median {statistics.median(delays):.2f} s after they were "
+            "ready: pass each frame on as soon as it arrives (wait for the frame, not for a clock)",
+        )
     before_first = index[0]
     pause = index[FAST_FRAMES] - index[FAST_FRAMES - 1] - 1
     in_fast_runs = sum(b - a - 1 for a, b in itertools.pairwise(index)) - pause
