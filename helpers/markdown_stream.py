@@ -122,7 +122,8 @@ class IncrementalMarkdown:
         self._parts: list[str] = []  # everything received, normalized
         self.ended = False
         self.renders = 0  # how many times markdown-it rendered something (for the benchmark)
-        self._fence: _OpenFence | None = None  # the open block, when it is an open code fence
+        # The open block when it is an open code fence or table: drawn from its new part only.
+        self._fast: _OpenFence | _OpenTable | None = None
 
     @property
     def text(self) -> str:
@@ -142,13 +143,15 @@ class IncrementalMarkdown:
         text = _normalize(raw)
         self._parts.append(text)
         self._pending += text
-        if self._fence is not None and self._fence.extend(text):
-            return self._update([], self._fence.html, self._fence.parts)  # no parse needed
-        self._fence = None
+        if self._fast is not None and self._fast.extend(text):
+            return self._update([], self._fast.html, self._fast.parts)  # only the new part
+        self._fast = None
         added = self._finish_blocks() if "\n" in text else []
-        self._fence = _OpenFence.starting(self._pending, self._render)
-        if self._fence is not None:
-            return self._update(added, self._fence.html, self._fence.parts)
+        self._fast = _OpenFence.starting(self._pending, self._render) or _OpenTable.starting(
+            self._pending, self._md, self._render
+        )
+        if self._fast is not None:
+            return self._update(added, self._fast.html, self._fast.parts)
         return self._update(added, self._render_open())
 
     def end(self) -> RenderUpdate:
@@ -159,7 +162,7 @@ class IncrementalMarkdown:
         self._carry = ""
         self._parts.append(text)
         self._pending += text
-        self._fence = None
+        self._fast = None
         added = self._finish_blocks(final=True)
         if self._pending.strip():
             added.append(self._render(self._pending))
@@ -204,8 +207,8 @@ class IncrementalMarkdown:
             if token.level == 0 and token.nesting >= 0 and token.map is not None
         ]
         starts = [token.map for token in tops]
-        if tops and _closed_fence(tops[-1], lines):
-            starts.append([len(lines), len(lines)])  # nothing can extend a closed fence
+        if tops and _cannot_grow(tops[-1], lines):
+            starts.append([len(lines), len(lines)])  # finished: nothing after it can extend it
         if len(starts) < 2:
             return []
         added = []
@@ -227,6 +230,20 @@ class IncrementalMarkdown:
 
 _OPENER = re.compile(r"(`{3,})([^`\n]*)\n|(~{3,})([^\n]*)\n")
 _CLOSER = re.compile(r" {0,3}(`{3,}|~{3,})[ \t]*")
+
+
+def _cannot_grow(token: Token, lines: list[str]) -> bool:
+    """Whether the last block is finished although no other block follows it yet.
+
+    A closed code fence, a heading or a thematic break once its line is complete, a paragraph or
+    a table once a blank line follows it (a list, a quote or indented code may go on after one).
+    """
+    assert token.map is not None
+    if token.type in ("heading_open", "hr"):
+        return True
+    if token.type in ("paragraph_open", "table_open"):
+        return token.map[1] < len(lines) and not lines[token.map[1]].strip()
+    return _closed_fence(token, lines)
 
 
 def _closed_fence(token: Token, lines: list[str]) -> bool:
@@ -302,6 +319,80 @@ class _OpenFence:
     @property
     def html(self) -> str:
         return "".join(self.parts)
+
+
+class _OpenTable:
+    """A table at the start of the open text: each body row rendered once, by itself.
+
+    A row's HTML depends only on its line and the header (column count, alignments), so each
+    new line is rendered as a one-row table with the same header and parsed by the same parser,
+    which also says whether the line is a row at all. A line that is not (a blank line,
+    another block beginning) hands the table back to the parser. ``parts`` is None: a table is
+    not split.
+    """
+
+    parts = None
+    MAX_CELLS = 0x10000  # markdown-it's limit on cells it fills in; stay well inside it
+
+    def __init__(self, md: MarkdownIt, render: Callable[[str], str], head: str, html: str):
+        self.md, self.render, self.head = md, render, head
+        self.empty = html  # the table with no body rows
+        self.columns = html.count("<th")
+        self.rows: list[str] = []
+        self.wrap: tuple[str, str] = ("", "")  # the table's HTML around its rows
+        self.tail = ""
+        self.tail_html = ""
+
+    @classmethod
+    def starting(
+        cls, pending: str, md: MarkdownIt, render: Callable[[str], str]
+    ) -> _OpenTable | None:
+        lines = pending.split("\n", 2)
+        if len(lines) < 3 or "|" not in lines[0]:
+            return None
+        head = lines[0] + "\n" + lines[1] + "\n"
+        tokens = [t for t in md.parse(head) if t.level == 0 and t.nesting >= 0]
+        if len(tokens) != 1 or tokens[0].type != "table_open" or tokens[0].map != [0, 2]:
+            return None
+        table = cls(md, render, head, render(head))
+        return table if table.extend(lines[2]) else None
+
+    def _row(self, line: str) -> str | None:
+        """The row's <tr> HTML, or None when the line would not be a row of this table."""
+        source = self.head + line + "\n"
+        tokens = [t for t in self.md.parse(source) if t.level == 0 and t.nesting >= 0]
+        if len(tokens) != 1 or tokens[0].map != [0, 3]:
+            return None
+        html = self.render(source)
+        start, stop = html.find("<tbody>\n") + len("<tbody>\n"), html.rfind("</tbody>")
+        if start < len("<tbody>\n") or stop < start:
+            return None
+        self.wrap = (html[:start], html[stop:])
+        return html[start:stop]
+
+    def extend(self, text: str) -> bool:
+        lines = (self.tail + text).split("\n")
+        tail = lines.pop()
+        for line in lines:
+            row = self._row(line)
+            if row is None or (len(self.rows) + 2) * self.columns > self.MAX_CELLS:
+                return False
+            self.rows.append(row)
+        if tail != self.tail or lines:
+            self.tail = tail
+            self.tail_html = ""
+            if tail.strip():
+                row = self._row(provisional(tail))
+                if row is None:
+                    return False
+                self.tail_html = row
+        return True
+
+    @property
+    def html(self) -> str:
+        if not self.rows and not self.tail_html:
+            return self.empty
+        return self.wrap[0] + "".join(self.rows) + self.tail_html + self.wrap[1]
 
 
 # --- unterminated Markdown while a block is open ------------------------------------------------

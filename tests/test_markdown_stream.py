@@ -12,7 +12,12 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from helpers.markdown_stream import IncrementalMarkdown, provisional, render_markdown
+from helpers.markdown_stream import (
+    IncrementalMarkdown,
+    _OpenTable,
+    provisional,
+    render_markdown,
+)
 
 DOC = """# A heading
 
@@ -158,13 +163,14 @@ def test_a_reference_definition_is_text_so_a_late_one_changes_nothing():
 
 def test_finished_blocks_are_sent_once_and_only_the_open_block_is_rerendered():
     renderer = IncrementalMarkdown()
-    first = renderer.feed("# Title\n\nSome te")  # "Some te" is not a whole line yet
-    assert first.added == [] and first.open_html == "<h1>Title</h1>\n<p>Some te</p>\n"
-    second = renderer.feed("xt\n")
-    assert second.added == ["<h1>Title</h1>\n"] and second.open_html == "<p>Some text</p>\n"
-    third = renderer.feed("\n- a\n")
-    assert third.added == ["<p>Some text</p>\n"]
-    assert third.open_html == "<ul>\n<li>a</li>\n</ul>\n"
+    first = renderer.feed("# Title")  # a heading is finished once its line is
+    assert first.added == [] and first.open_html == "<h1>Title</h1>\n"
+    second = renderer.feed("\n\nSome te")  # "Some te" is not a whole line yet
+    assert second.added == ["<h1>Title</h1>\n"] and second.open_html == "<p>Some te</p>\n"
+    assert renderer.feed("xt\n").added == []  # the next line may continue the paragraph
+    third = renderer.feed("\n")  # a blank line ends it
+    assert third.added == ["<p>Some text</p>\n"] and third.open_html == ""
+    assert renderer.feed("- a\n").open_html == "<ul>\n<li>a</li>\n</ul>\n"
     last = renderer.end()
     assert last.added == ["<ul>\n<li>a</li>\n</ul>\n"] and last.done and renderer.open_html == ""
     assert renderer.blocks == [
@@ -225,6 +231,43 @@ def test_a_long_open_fence_costs_one_parse_not_one_per_redraw():
         assert update.open_fence is not None
     assert renderer.renders == renders  # no markdown-it while the fence stays open
     assert renderer.feed("```\nafter\n").added[-1].endswith("line_199 = 199\n</code></pre>\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.sampled_from(["| a | b |\n|---|:-:|\n", "a | b\n-|-\n", "| x |\n|--:|\n"]),
+    st.lists(
+        st.sampled_from(["| 1 | 2 |", "3 | 4", "| <b> & |", "|", "x", "| 5 | 6 | 7 |", "",
+                         "> q", "- l", "# h", "    c", "```", "| a \\| b |"]),
+        max_size=8,
+    ).map("\n".join),
+    st.lists(st.integers(min_value=0, max_value=80), max_size=8),
+)  # fmt: skip
+def test_an_open_table_is_drawn_row_by_row_exactly_as_the_parser_would(
+    head: str, body: str, cuts: list[int]
+):
+    text = head + body
+    renderer = IncrementalMarkdown()
+    last = 0
+    for cut in [*sorted(c for c in set(cuts) if c <= len(text)), len(text)]:
+        update = renderer.feed(text[last:cut])
+        last = cut
+        if isinstance(renderer._fast, _OpenTable):
+            assert update.open_html == render_markdown(renderer._pending)
+    renderer.end()
+    assert renderer.html == render_markdown(text)
+
+
+def test_a_long_open_table_renders_each_row_once():
+    renderer = IncrementalMarkdown()
+    renderer.feed("| n | square |\n|--:|--:|\n")
+    renders = renderer.renders
+    for n in range(100):
+        renderer.feed(f"| {n} | {n * n} |\n")
+    assert isinstance(renderer._fast, _OpenTable)
+    assert renderer.renders - renders == 100  # one small render per row, none of the table
+    assert renderer.open_html == render_markdown(renderer._pending)
+    assert renderer.feed("\n").added[0].count("<tr>") == 101  # a blank line ends the table
 
 
 def test_a_list_is_open_until_something_else_begins():
