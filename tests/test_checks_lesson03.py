@@ -28,83 +28,117 @@ def test_stubs_fail(number: int) -> None:
 
 
 def test_exercise_1_passes_reference(solution):
-    assert_passes(lesson03.check_exercise_1(solution.answer_text), 1)
+    assert_passes(lesson03.check_exercise_1(solution.stream_answer), 1)
 
 
-def test_exercise_1_passes_reading_the_final_response():
-    def from_the_response(events):  # another right answer: the terminal event's response
-        text, last = "", None
+def test_exercise_1_passes_judging_by_the_final_status():
+    def by_status(events):  # another right answer: the last event's response and its status
+        last = None
         try:
             for event in events:
                 if event.type == "response.output_text.delta":
-                    text += event.delta
+                    yield event.delta
                 last = event
         except openai.APIError as error:
-            raise RuntimeError(f"{error.message}: {text}") from error
-        response = getattr(last, "response", None)
+            raise RuntimeError(error.message) from error
         if last is None or last.type not in TERMINAL:
-            raise RuntimeError(f"no terminal event after {text!r}")
-        if response.status != "completed":
-            details = response.incomplete_details or response.error
-            raise RuntimeError(f"{response.status} {details}: {text}")
-        return response.output_text
+            raise RuntimeError(f"cut after {getattr(last, 'type', None)}")
+        if last.response.status != "completed":
+            details = last.response.incomplete_details or last.response.error
+            raise RuntimeError(f"{last.response.status}: {details}")
 
-    assert_passes(lesson03.check_exercise_1(from_the_response), 1)
+    assert_passes(lesson03.check_exercise_1(by_status), 1)
+
+
+def test_exercise_1_passes_closing_the_stream_with_a_with_block(solution):
+    def with_block(events):  # another right answer: the stream closed on every way out
+        with events:
+            yield from solution.stream_answer(events)
+
+    assert_passes(lesson03.check_exercise_1(with_block), 1)
 
 
 def test_exercise_1_fails_the_loop_of_section_1():
-    def deltas_only(events):  # c4's loop: a cut answer looks whole
-        return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+    def deltas_only(events):  # section 1's loop as a generator: a cut answer looks whole
+        for event in events:
+            if event.type == "response.output_text.delta":
+                yield event.delta
 
     assert_fails(lesson03.check_exercise_1(deltas_only), 1, "max_output_tokens",
                  "raise RuntimeError")
 
 
+def test_exercise_1_fails_how_it_ended_turned_into_a_function(solution):
+    def collect_then_judge(events):  # section 2's how_it_ended: the verdict before the text
+        pieces = []
+        try:
+            for event in events:
+                if event.type == "response.output_text.delta":
+                    pieces.append(event.delta)
+        except openai.APIError as error:
+            raise RuntimeError(error.message) from error
+        yield from pieces
+
+    assert_fails(lesson03.check_exercise_1(collect_then_judge), 1, "before reading the next")
+
+
+def test_exercise_1_fails_yielding_the_text_so_far(solution):
+    def snapshots(events):  # the whole text so far each time: the caller would repeat it
+        text = ""
+        for piece in solution.stream_answer(events):
+            text += piece
+            yield text
+
+    assert_fails(lesson03.check_exercise_1(snapshots), 1, "yield each text delta as it arrives")
+
+
+def test_exercise_1_fails_a_plain_function():
+    def returns_text(events):  # the first idea: a function that returns the text
+        return "".join(e.delta for e in events if e.type == "response.output_text.delta")
+
+    assert_fails(lesson03.check_exercise_1(returns_text), 1, "generator")
+
+
 def test_exercise_1_fails_when_the_api_error_escapes():
     def no_except(events):
-        text, last = "", None
+        last = None
         for event in events:
             if event.type == "response.output_text.delta":
-                text += event.delta
+                yield event.delta
             last = event.type
         if last != "response.completed":
-            raise RuntimeError(f"{last}: max_output_tokens {text}")
-        return text
+            raise RuntimeError(f"{last}: max_output_tokens")
 
     assert_fails(lesson03.check_exercise_1(no_except), 1, "APIError", "escaped")
 
 
 def test_exercise_1_fails_when_a_stream_without_terminal_event_passes_as_whole():
     def only_bad_endings(events):
-        text = ""
         try:
             for event in events:
                 if event.type == "response.output_text.delta":
-                    text += event.delta
+                    yield event.delta
                 elif event.type in ("response.incomplete", "response.failed"):
                     response = event.response
-                    why = response.incomplete_details or response.error
-                    raise RuntimeError(f"{why}: {text}")
+                    raise RuntimeError(str(response.incomplete_details or response.error))
         except openai.APIError as error:
-            raise RuntimeError(f"{error.message}: {text}") from error
-        return text
+            raise RuntimeError(error.message) from error
 
     assert_fails(lesson03.check_exercise_1(only_bad_endings), 1, "no terminal event")
 
 
 def test_exercise_1_fails_when_response_failed_is_ignored():
     def trusts_the_sdk(events):  # the SDK raises for `error`, so failed "never arrives"
-        text, last = "", None
+        last = None
         try:
             for event in events:
                 if event.type == "response.output_text.delta":
-                    text += event.delta
+                    yield event.delta
                 last = event
         except openai.APIError as error:
-            raise RuntimeError(f"{error.message}: {text}") from error
+            raise RuntimeError(error.message) from error
         if last is None or last.type == "response.incomplete" or last.type not in TERMINAL:
-            raise RuntimeError(f"cut: max_output_tokens {text}")
-        return text
+            raise RuntimeError("cut: max_output_tokens")
 
     assert_fails(lesson03.check_exercise_1(trusts_the_sdk), 1, "response.failed")
 
@@ -112,7 +146,7 @@ def test_exercise_1_fails_when_response_failed_is_ignored():
 def test_exercise_1_fails_when_only_the_error_event_is_caught(solution):
     def error_events_only(events):  # catches the error event's APIError, lets a drop escape
         try:
-            return solution.answer_text(events)
+            yield from solution.stream_answer(events)
         except RuntimeError as error:
             if isinstance(error.__cause__, openai.APIConnectionError):
                 raise error.__cause__ from None
@@ -122,15 +156,14 @@ def test_exercise_1_fails_when_only_the_error_event_is_caught(solution):
                  "APIConnectionError escaped")
 
 
-def test_exercise_1_fails_when_the_text_so_far_is_lost(solution):
-    def no_text(events):
+def test_exercise_1_fails_without_saying_why(solution):
+    def no_reason(events):
         try:
-            return solution.answer_text(events)
-        except RuntimeError as error:
-            why = str(error).split(" (text so far")[0].split("; text so far")[0]
-            raise RuntimeError(why) from None
+            yield from solution.stream_answer(events)
+        except RuntimeError:
+            raise RuntimeError("the answer is not whole") from None
 
-    assert_fails(lesson03.check_exercise_1(no_text), 1, "is missing")
+    assert_fails(lesson03.check_exercise_1(no_reason), 1, "should say why")
 
 
 # --------------------------------------------------------------------------- exercise 2

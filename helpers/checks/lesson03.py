@@ -30,6 +30,7 @@ from helpers.checks import call, failed, passed
 from helpers.recordings import recording_bytes
 from helpers.server import LocalServer
 from helpers.server.model.simulated import MODEL_ID, answer_prompt
+from helpers.sse import SSEDecoder
 
 PROMPT = "Write a haiku about streaming"
 
@@ -76,53 +77,132 @@ def _replay(body: bytes, dropped: bool = False) -> Any:
 QUOTA = "You exceeded your current quota"  # the real error recording's message starts so
 
 
-def _ending_cases() -> list[tuple[str, bytes, str, list[str], bool]]:
-    """(what happened, body, the text before the end, words the RuntimeError must contain,
-    whether the connection drops after the body)."""
+def _ending_cases() -> list[tuple[str, bytes, list[str], bool]]:
+    """(what happened, body, words the RuntimeError must contain, whether the connection drops
+    after the body)."""
     cut = _frames("openai-responses-incomplete-1")  # 4 openers, 16 deltas, 3 .done, incomplete
     error_event, failed_event = _frames("openai-responses-error-1")[2:4]
     head = b"".join(cut[:10])  # created ... the 6th delta: "In the bustling city of Detroit"
-    story = "In the bustling city of Detroit"
-    whole_cut = story + ", a sleek, metallic blue sedan rolled off the"
     return [
         ("it stopped at max_output_tokens (response.incomplete, a real stream)",
-         b"".join(cut), whole_cut, ["max_output_tokens"], False),
+         b"".join(cut), ["max_output_tokens"], False),
         ("the API sent an `error` event mid-answer (the SDK raises openai.APIError)",
-         head + error_event + failed_event, story, [QUOTA], False),
+         head + error_event + failed_event, [QUOTA], False),
         ("it ended with response.failed (no `error` event before it)",
-         head + failed_event, story, [QUOTA], False),
+         head + failed_event, [QUOTA], False),
         ("the body just stopped: no terminal event at all (a cut close-delimited body)",
-         head, story, [], False),
+         head, [], False),
         ("the connection dropped mid-answer (the SDK raises openai.APIConnectionError)",
-         head, story, [], True),
+         head, [], True),
     ]
 
 
-def check_exercise_1(answer_text: Callable[[Iterable[Any]], str]) -> str:
-    """Exercise 1: the text only when the stream ended with response.completed; any other ending
-    a RuntimeError that says why and keeps the text that arrived."""
-    result, error = call(1, answer_text, _replay(recording_bytes("openai-responses-text-1")))
+def _deltas(body: bytes) -> list[tuple[str, int]]:
+    """Each text delta the SDK yields from `body`, with its place among the events (1, 2, ...);
+    the SDK raises at an `error` event, so nothing after one counts."""
+    deltas = []
+    for place, frame in enumerate(SSEDecoder().feed(body), start=1):
+        if frame.event == "error":
+            break
+        if frame.event == "response.output_text.delta":
+            deltas.append((frame.json()["delta"], place))
+    return deltas
+
+
+class _Taken:
+    """The SDK's stream as the learner gets it, counting the events taken from it (close() and
+    `with` pass through to the stream)."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+        self.taken = 0
+
+    def __iter__(self) -> Iterator[Any]:
+        for event in self.stream:
+            self.taken += 1
+            yield event
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def __enter__(self) -> _Taken:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stream.close()
+
+
+def _run_1(stream_answer: Callable[[Iterable[Any]], Iterable[str]], body: bytes, dropped: bool
+           ) -> tuple[list[tuple[str, int]], BaseException | None, str | None]:
+    """Each piece the learner yielded with the events taken by then, the exception that ended
+    the generator (if any), or a failure message."""
+    events = _Taken(_replay(body, dropped))
+    result, error = call(1, stream_answer, events)
+    if error:
+        return [], None, error
+    if not isinstance(result, Iterator):
+        return [], None, failed(1, f"stream_answer should be a generator that yields the text as "
+                                   f"it arrives (use `yield`), not return {result!r}")
+    got: list[tuple[str, int]] = []
+    try:
+        for piece in result:
+            got.append((piece, events.taken))
+    except NotImplementedError:
+        return got, None, failed(1, "stream_answer still raises NotImplementedError")
+    except Exception as raised:
+        return got, raised, None
+    return got, None, None
+
+
+def _pieces_on_time(got: list[tuple[str, int]], deltas: list[tuple[str, int]], what: str
+                    ) -> str | None:
+    pieces, want = [piece for piece, _taken in got], [delta for delta, _place in deltas]
+    if pieces != want:
+        first = next((n for n, (a, b) in enumerate(zip(pieces, want, strict=False)) if a != b),
+                     min(len(pieces), len(want)))
+        return failed(1, f"when {what}: yield each text delta as it arrives, all of them before "
+                         f"any error. The stream had {len(want)} deltas, you yielded "
+                         f"{len(pieces)}; piece {first + 1} should be "
+                         f"{want[first] if first < len(want) else None!r}, you yielded "
+                         f"{pieces[first] if first < len(pieces) else None!r}")
+    for (piece, taken), (_delta, place) in zip(got, deltas, strict=True):
+        if taken > place:
+            return failed(1, f"when {what}, the delta {piece!r} was event {place}, but you "
+                             f"yielded it only after taking event {taken}: yield each delta "
+                             "before reading the next event (the reader is waiting for it)")
+    return None
+
+
+def check_exercise_1(stream_answer: Callable[[Iterable[Any]], Iterable[str]]) -> str:
+    """Exercise 1: each text delta yielded as it arrives; afterwards, a normal end only if the
+    stream ended with response.completed, and a RuntimeError that says why for every other
+    ending, raised after the text that did arrive came out."""
+    body = recording_bytes("openai-responses-text-1")
+    got, raised, error = _run_1(stream_answer, body, False)
     if error:
         return error
-    if result != "pong":
-        return failed(1, f"a stream that completed with the text 'pong' gave {result!r}")
-    for what, body, text, words, dropped in _ending_cases():
-        try:
-            result = answer_text(_replay(body, dropped))
-        except RuntimeError as raised:
-            message = str(raised)
-            missing = [word for word in [*words, text] if word not in message]
-            if missing:
-                return failed(1, f"when {what}, the RuntimeError should say why and keep the text "
-                                 f"so far; {missing[0]!r} is missing from {message!r}")
-            continue
-        except NotImplementedError:
-            return failed(1, "answer_text still raises NotImplementedError")
-        except Exception as raised:
+    what = "the stream completed (the real 'pong' recording)"
+    if raised is not None:
+        return failed(1, f"when {what}, you raised {type(raised).__name__}: {raised}")
+    if (why := _pieces_on_time(got, _deltas(body), what)) is not None:
+        return why
+    for what, body, words, dropped in _ending_cases():
+        got, raised, error = _run_1(stream_answer, body, dropped)
+        if error:
+            return error
+        if (why := _pieces_on_time(got, _deltas(body), what)) is not None:
+            return why
+        if raised is None:
+            return failed(1, f"when {what}, the text is not the whole answer: after yielding it, "
+                             "raise RuntimeError (the caller has shown it, and must learn it was "
+                             "cut)")
+        if not isinstance(raised, RuntimeError):
             return failed(1, f"when {what}, raise RuntimeError; {type(raised).__name__} "
                              f"escaped instead: {raised}")
-        return failed(1, f"when {what}, the text is not the answer: raise RuntimeError, "
-                         f"not return {result!r}")
+        missing = [word for word in words if word not in str(raised)]
+        if missing:
+            return failed(1, f"when {what}, the RuntimeError should say why; {missing[0]!r} is "
+                             f"missing from {str(raised)!r}")
     return passed(1)
 
 

@@ -3,37 +3,37 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import openai
 
 
-def answer_text(events: Iterable[Any]) -> str:
-    """Only response.completed makes the text an answer. The text is collected outside the try,
-    so every other ending can say what arrived: response.incomplete (why:
-    incomplete_details.reason), response.failed (why: response.error), the APIError the SDK
-    raises for an `error` event or a dropped connection (APIConnectionError is a subclass), or
-    no terminal event at all (the body just stopped)."""
-    text, ending = "", None
+def stream_answer(events: Iterable[Any]) -> Iterator[str]:
+    """Show first, judge at the end: each text delta is yielded the moment it arrives (the
+    reader should not wait for the verdict), and only after the last event is the verdict
+    known. Only response.completed makes the text an answer; every other ending raises once
+    the text that did arrive is out: response.incomplete (why: incomplete_details.reason),
+    response.failed (why: response.error), the APIError the SDK raises for an `error` event or
+    a dropped connection (APIConnectionError is a subclass), or no terminal event at all."""
+    ending = None
     try:
         for event in events:
             if event.type == "response.output_text.delta":
-                text += event.delta
+                yield event.delta
             elif event.type in ("response.completed", "response.incomplete", "response.failed"):
                 ending = event
     except openai.APIError as error:
-        raise RuntimeError(f"the stream failed: {error.message} (text so far: {text!r})") from error
+        raise RuntimeError(f"the stream failed: {error.message}") from error
     if ending is None:
-        raise RuntimeError(f"the stream stopped without a terminal event (text so far: {text!r})")
+        raise RuntimeError("the stream stopped without a terminal event: the text is cut")
     response = ending.response
     if ending.type == "response.incomplete":
         why = response.incomplete_details.reason if response.incomplete_details else "unknown"
-        raise RuntimeError(f"the answer is incomplete ({why}); text so far: {text!r}")
+        raise RuntimeError(f"the answer is incomplete ({why})")
     if ending.type == "response.failed":
         why = response.error.message if response.error else "unknown"
-        raise RuntimeError(f"the response failed: {why} (text so far: {text!r})")
-    return text
+        raise RuntimeError(f"the response failed: {why}")
 
 
 def stream_within(
