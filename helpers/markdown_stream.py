@@ -124,6 +124,7 @@ class IncrementalMarkdown:
         self.renders = 0  # how many times markdown-it rendered something (for the benchmark)
         # The open block when it is an open code fence or table: drawn from its new part only.
         self._fast: _OpenFence | _OpenTable | None = None
+        self._reuse: tuple[str, str] | None = None  # (text, HTML) of a fast block that ended
 
     @property
     def text(self) -> str:
@@ -143,8 +144,10 @@ class IncrementalMarkdown:
         text = _normalize(raw)
         self._parts.append(text)
         self._pending += text
-        if self._fast is not None and self._fast.extend(text):
-            return self._update([], self._fast.html, self._fast.parts)  # only the new part
+        if self._fast is not None:
+            if self._fast.extend(text):
+                return self._update([], self._fast.html, self._fast.parts)  # only the new part
+            self._reuse = self._fast.done  # the block's HTML, if it is finished as it stands
         self._fast = None
         added = self._finish_blocks() if "\n" in text else []
         self._fast = _OpenFence.starting(self._pending, self._render) or _OpenTable.starting(
@@ -213,7 +216,9 @@ class IncrementalMarkdown:
             return []
         added = []
         for begin, end in starts[:-1]:
-            added.append(self._render("".join(line + "\n" for line in lines[begin:end])))
+            block = "".join(line + "\n" for line in lines[begin:end])
+            reuse = self._reuse
+            added.append(reuse[1] if reuse and reuse[0] == block else self._render(block))
         self.blocks.extend(added)
         last_begin = starts[-1][0]
         offset = sum(len(line) + 1 for line in lines[:last_begin])
@@ -275,11 +280,13 @@ class _OpenFence:
     closes (or anything unexpected happens): then the parser takes over again.
     """
 
-    def __init__(self, run: str, start: str, end: str) -> None:
+    def __init__(self, run: str, start: str, end: str, opener: str) -> None:
         self.run = run
         self.start, self.end = start, end
         self.code: list[str] = []  # escaped complete lines
+        self.source = [opener]  # the block's text so far, line by line
         self.tail = ""  # the incomplete last line, raw
+        self.done: tuple[str, str] | None = None  # once closed: (its text, its HTML)
 
     @classmethod
     def starting(cls, pending: str, render: Callable[[str], str]) -> _OpenFence | None:
@@ -291,7 +298,7 @@ class _OpenFence:
         start, found, end = opener_html.partition("</code></pre>")
         if not found or not start.startswith("<pre><code"):
             return None
-        fence = cls(run, start, found + end)
+        fence = cls(run, start, found + end, pending[: match.end()])
         return fence if fence.extend(pending[match.end() :]) else None
 
     def extend(self, text: str) -> bool:
@@ -305,8 +312,11 @@ class _OpenFence:
                 and closer.group(1)[0] == self.run[0]
                 and len(closer.group(1)) >= len(self.run)
             ):
+                block = "".join(self.source) + line + "\n"
+                self.done = (block, self.start + "".join(self.code) + self.end)
                 return False
             self.code.append(_escape_text(line) + "\n")
+            self.source.append(line + "\n")
         return True
 
     @property
@@ -339,6 +349,8 @@ class _OpenTable:
         self.empty = html  # the table with no body rows
         self.columns = html.count("<th")
         self.rows: list[str] = []
+        self.source = [head]  # the block's text so far
+        self.done: tuple[str, str] | None = None  # once a line ends it: (its text, its HTML)
         self.wrap: tuple[str, str] = ("", "")  # the table's HTML around its rows
         self.tail = ""
         self.tail_html = ""
@@ -376,23 +388,29 @@ class _OpenTable:
         for line in lines:
             row = self._row(line)
             if row is None or (len(self.rows) + 2) * self.columns > self.MAX_CELLS:
+                self.done = ("".join(self.source), self._html(""))
                 return False
             self.rows.append(row)
+            self.source.append(line + "\n")
         if tail != self.tail or lines:
             self.tail = tail
             self.tail_html = ""
             if tail.strip():
                 row = self._row(provisional(tail))
                 if row is None:
+                    self.done = ("".join(self.source), self._html(""))
                     return False
                 self.tail_html = row
         return True
 
+    def _html(self, tail_html: str) -> str:
+        if not self.rows and not tail_html:
+            return self.empty
+        return self.wrap[0] + "".join(self.rows) + tail_html + self.wrap[1]
+
     @property
     def html(self) -> str:
-        if not self.rows and not self.tail_html:
-            return self.empty
-        return self.wrap[0] + "".join(self.rows) + self.tail_html + self.wrap[1]
+        return self._html(self.tail_html)
 
 
 # --- unterminated Markdown while a block is open ------------------------------------------------

@@ -230,7 +230,9 @@ def test_a_long_open_fence_costs_one_parse_not_one_per_redraw():
         update = renderer.feed(f"line_{index} = {index}\n")
         assert update.open_fence is not None
     assert renderer.renders == renders  # no markdown-it while the fence stays open
-    assert renderer.feed("```\nafter\n").added[-1].endswith("line_199 = 199\n</code></pre>\n")
+    closed = renderer.feed("```\n").added  # closed: finished, its HTML kept, not re-rendered
+    assert renderer.renders == renders and closed[-1].endswith("line_199 = 199\n</code></pre>\n")
+    assert renderer.html == render_markdown(renderer.text)
 
 
 @settings(max_examples=300, deadline=None)
@@ -267,7 +269,9 @@ def test_a_long_open_table_renders_each_row_once():
     assert isinstance(renderer._fast, _OpenTable)
     assert renderer.renders - renders == 100  # one small render per row, none of the table
     assert renderer.open_html == render_markdown(renderer._pending)
-    assert renderer.feed("\n").added[0].count("<tr>") == 101  # a blank line ends the table
+    finished = renderer.feed("\n").added  # a blank line ends the table
+    assert finished == [render_markdown(renderer.text)] and finished[0].count("<tr>") == 101
+    assert renderer.renders - renders == 100  # its HTML so far was kept, not rendered again
 
 
 def test_a_list_is_open_until_something_else_begins():
