@@ -15,10 +15,13 @@ A model's answer is untrusted text, and it arrives a few characters at a time. T
 
 * **Incremental: a block is rendered once it is finished, and never again.** A block is finished
   when the text after it proves it: the parser (run on the complete lines of what is still open)
-  sees another top-level block start after it. So a list is open until something that is not the
-  list begins, a fenced code block until its closing fence (blank lines inside do not end it), a
-  table until a blank line. Each redraw re-renders only the last, open block: the cost of a
-  redraw follows the size of that block, not of the whole answer.
+  sees another top-level block start after it, or the block is one nothing can extend (a
+  heading, a closed code fence, a paragraph or table followed by a blank line). So a list is open
+  until something that is not the list begins, a fenced code block until its closing fence
+  (blank lines inside do not end it). Each redraw re-renders only the last, open block: the cost
+  of a redraw follows the size of that block, not of the whole answer. The two blocks that grow
+  long in chat answers cost only their new part: an open code fence is the opener's HTML around
+  escaped code (no parse), an open table renders each new row once, by itself.
 
 While a block is open its Markdown may be unterminated. An open code fence already renders as
 code; for an unclosed ``**``, ``*``, ``_``, ``~~`` or backtick the open block is rendered with the
