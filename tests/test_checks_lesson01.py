@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -164,8 +165,24 @@ def test_exercise_3_passes_reference(solution):
     assert_passes(lesson01.check_exercise_3(solution.read_chunked), 3)
 
 
-def test_exercise_3_passes_the_sans_io_decoder_fed_by_read1():
-    def with_decoder(wire):  # another right answer: helpers.chunked, fed what has arrived
+def test_exercise_3_passes_reading_payload_and_crlf_at_once(solution):
+    def by_frame(wire):  # another right answer: read(size + 2), then look at the last two
+        while (size := solution.parse_size_line(wire.readline())) != 0:
+            frame = wire.read(size + 2)
+            if len(frame) < size + 2:
+                raise ConnectionError(f"closed after {frame!r}")
+            if frame[-2:] != b"\r\n":
+                raise ValueError(f"no CRLF after the payload: {frame!r}")
+            yield frame[:-2]
+        while (line := wire.readline()) != b"\r\n":
+            if not line.endswith(b"\n"):
+                raise ConnectionError(f"closed among the trailers: {line!r}")
+
+    assert_passes(lesson01.check_exercise_3(by_frame), 3)
+
+
+def test_exercise_3_fails_the_library_decoder_fed_by_read1():
+    def with_decoder(wire):  # right, but it is section 7's library, not the hand client
         decoder = ChunkedDecoder()
         while not decoder.done:
             data = wire.read1(65536)
@@ -176,7 +193,20 @@ def test_exercise_3_passes_the_sans_io_decoder_fed_by_read1():
                     raise ConnectionError(str(error)) from error
             yield from decoder.feed(data)
 
-    assert_passes(lesson01.check_exercise_3(with_decoder), 3)
+    assert_fails(lesson01.check_exercise_3(with_decoder), 3, "ChunkedDecoder")
+
+
+def test_exercise_1_fails_the_library_parser():
+    from helpers.chunked import parse_chunk_size
+
+    def library(line):  # right, but it is helpers.chunked's own parser
+        if not line.endswith(b"\n"):
+            raise ConnectionError("closed")
+        if not line.endswith(b"\r\n"):
+            raise ValueError(line)
+        return parse_chunk_size(line[:-2])
+
+    assert_fails(lesson01.check_exercise_1(library), 1, "parse_chunk_size")
 
 
 def test_exercise_3_fails_the_trusting_hand_loop():
@@ -192,16 +222,11 @@ def test_exercise_3_fails_the_trusting_hand_loop():
     assert_fails(lesson01.check_exercise_3(hand_loop), 3)
 
 
-def test_exercise_3_fails_the_decoder_fed_by_read_n():
-    def read_blocks(wire):  # read(4096) waits for 4096 bytes or the close
-        decoder = ChunkedDecoder()
-        while not decoder.done:
-            data = wire.read(4096)
-            if not data:
-                decoder.close()
-            yield from decoder.feed(data)
+def test_exercise_3_fails_reading_the_whole_body_first(solution):
+    def read_all_first(wire):  # wire.read() waits for the server to close
+        yield from solution.read_chunked(io.BytesIO(wire.read()))
 
-    assert_fails(lesson01.check_exercise_3(read_blocks), 3)
+    assert_fails(lesson01.check_exercise_3(read_all_first), 3, "the end of the connection")
 
 
 def test_exercise_3_fails_a_strict_loop_that_ignores_trailers(solution):

@@ -97,6 +97,15 @@ def test_exercise_1_fails_an_unchecked_id(solution):
     assert_fails(lesson02.check_exercise_1(unchecked_id), 1, "id=")
 
 
+def test_exercise_1_fails_calling_the_helper_of_section_1():
+    from helpers.sse import format_event
+
+    def helper(data, event=None, id=None):  # right, but it is the helper the lesson shows
+        return format_event(data, event=event, id=id)
+
+    assert_fails(lesson02.check_exercise_1(helper), 1, "format_event")
+
+
 def test_exercise_1_passes_normalising_line_endings_first():
     def normalise(data, event=None, id=None):  # another right answer
         for value in (event, id):
@@ -207,15 +216,15 @@ def test_exercise_2_fails_an_id_with_nul_accepted():
     assert_fails(lesson02.check_exercise_2(parser), 2, "Last-Event-ID '6'")
 
 
-def test_exercise_2_passes_the_decoder_of_section_4_fed_the_text():
+def test_exercise_2_fails_the_decoder_of_section_4_fed_the_text():
     from helpers.sse import SSEDecoder
 
-    def with_decoder(text):  # another right answer (not by hand, but right)
+    def with_decoder(text):  # right, but the decoder is the answer the exercise asks for
         decoder = SSEDecoder()
         events = decoder.feed(text.encode())
         return [(event.event, event.data) for event in events], decoder.last_event_id
 
-    assert_passes(lesson02.check_exercise_2(with_decoder), 2)
+    assert_fails(lesson02.check_exercise_2(with_decoder), 2, "SSEDecoder")
 
 
 def test_exercise_2_passes_a_state_machine_over_characters():

@@ -15,6 +15,22 @@ from helpers.checks import call, failed, passed, with_args_tuple
 
 _call = partial(call, show_call=with_args_tuple)  # a crash's message shows the arguments
 
+LIBRARY = {"parse_chunk_size", "ChunkedDecoder"}  # helpers.chunked: what exercises 1 and 3 build
+
+
+def _library_used(fn: Callable[..., object]) -> str | None:
+    """The first helpers.chunked name the learner's function (or one inside it) uses."""
+    pending = [getattr(fn, "__code__", None)]
+    while pending:
+        code = pending.pop()
+        if code is None:
+            continue
+        if used := LIBRARY & {*code.co_names, *code.co_freevars}:
+            return sorted(used)[0]
+        pending += [const for const in code.co_consts if hasattr(const, "co_names")]
+    return None
+
+
 # Exercise 1: a size line read strictly (RFC 9112 section 7.1: chunk-size = 1*HEXDIG, then
 # optional extensions after ';' with optional blanks before it, then CRLF).
 GOOD_SIZE_LINES = [
@@ -44,6 +60,9 @@ CLOSED_LINES = [  # readline() returns a line without b"\n" only when the server
 
 def check_exercise_1(parse_size_line: Callable[[bytes], int]) -> str:
     """Exercise 1: a chunk-size line parsed strictly; a closed connection is not a size."""
+    if helper := _library_used(parse_size_line):
+        return failed(1, f"parse_size_line uses helpers.chunked.{helper}, the library version of "
+                         "this exercise: check the bytes yourself")
     for line, want in GOOD_SIZE_LINES:
         result, error = _call(1, parse_size_line, line)
         if error:
@@ -284,6 +303,9 @@ def _check_payloads_on_time(got: list[tuple[bytes, int]], segments: list[bytes])
 def check_exercise_3(read_chunked: Callable[[Wire], Iterable[bytes]]) -> str:
     """Exercise 3: payloads yielded as their frames arrive; strict about the framing; a close
     before the final blank line is a ConnectionError; trailers read; nothing read past the end."""
+    if helper := _library_used(read_chunked):
+        return failed(3, f"read_chunked uses helpers.chunked.{helper}, the library version of "
+                         "this exercise: read the frames yourself, with your parse_size_line")
     for body, want in ((GOOD_BODY, [b"Hello", b", \r\nworld", b"z" * 26]),
                        (TRAILER_BODY, [b"Hello"])):
         segments = [*body, NEXT_RESPONSE]

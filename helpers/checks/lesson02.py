@@ -22,6 +22,20 @@ def decode_all(stream: bytes) -> list[ServerSentEvent]:
     return decoder.feed(stream) + decoder.close()
 
 
+def _helper_used(fn: Callable[..., object], helpers: set[str]) -> str | None:
+    """The first of `helpers` the learner's function (or a function inside it) names: the
+    exercise is to write what that helper does."""
+    pending = [getattr(fn, "__code__", None)]
+    while pending:
+        code = pending.pop()
+        if code is None:
+            continue
+        if used := helpers & {*code.co_names, *code.co_freevars}:
+            return sorted(used)[0]
+        pending += [const for const in code.co_consts if hasattr(const, "co_names")]
+    return None
+
+
 # --------------------------------------------------------------------------- exercise 1
 
 LINE_ENDING = re.compile(r"\r\n|\r|\n")  # the only line endings a reader knows
@@ -48,6 +62,9 @@ BAD_FIELDS: list[dict[str, str]] = [
 def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
     """Exercise 1: an event the reader gets back exactly (data's line breaks as LF), ending with
     its blank line; a line break in `event` or `id` is refused."""
+    if helper := _helper_used(format_sse, {"format_event", "format_comment"}):
+        return failed(1, f"format_sse calls helpers.sse.{helper}, the answer this exercise asks "
+                         "you to write: build the lines yourself")
     for data, fields in FORMAT_CASES:
         encoded, error = call(1, format_sse, data, **fields)
         if error:
@@ -109,6 +126,9 @@ def check_exercise_2(
 ) -> str:
     """Exercise 2: (event type, data) pairs exactly as a spec-following reader sees them, and
     the last event ID it would send on reconnecting (committed at blank lines only)."""
+    if helper := _helper_used(parse_sse, {"SSEDecoder", "OpenAISSEDecoder", "decode_all"}):
+        return failed(2, f"parse_sse uses {helper}, a decoder that already does this exercise: "
+                         "parse the lines yourself")
     for text in PARSE_CASES:
         result, error = call(2, parse_sse, text)
         if error:
