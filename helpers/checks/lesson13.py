@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import openai
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from helpers.checks import call, failed, failed_with, passed
@@ -56,10 +56,21 @@ def _history_relay(fn: Callable[..., Any], upstream: Upstream, history: list) ->
     app = FastAPI(lifespan=lifespan)
     app.state.failure = None
 
-    @app.post("/api/chat", response_class=EventSourceResponse)
-    async def chat(ask: Ask) -> AsyncIterator[ServerSentEvent]:
+    async def learners_events(ask: Ask) -> AsyncIterator[Any]:
+        """The learner's generator, closed when the response is over (lesson 13, section 1)."""
+        events = fn(app.state.model, upstream, ask.prompt, history)
         try:
-            async for item in fn(app.state.model, upstream, ask.prompt, history):
+            yield events
+        finally:
+            with contextlib.suppress(Exception):
+                await events.aclose()
+
+    @app.post("/api/chat", response_class=EventSourceResponse)
+    async def chat(
+        events: Any = Depends(learners_events, scope="request"),  # noqa: B008
+    ) -> AsyncIterator[ServerSentEvent]:
+        try:
+            async for item in events:
                 yield item
         except Exception as error:  # the learner's crash: reported by the check, not logged
             app.state.failure = error

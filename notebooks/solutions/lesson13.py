@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 
 from helpers.relay import Ask, Upstream, model_text, relay_events
@@ -84,10 +84,18 @@ def make_policy_relay(upstream: Upstream, load_policy: Any) -> FastAPI:
 
     app = FastAPI(lifespan=lifespan)
 
-    @app.post("/api/chat", response_class=EventSourceResponse)
-    async def chat(ask: Ask) -> AsyncIterator[ServerSentEvent]:
-        policy = await asyncio.to_thread(load_policy)
+    async def model_stream(ask: Ask) -> AsyncIterator[AsyncIterator[str]]:
+        policy = await asyncio.to_thread(load_policy)  # a worker thread waits, not the loop
         pieces = model_text(app.state.model, upstream, policy + "\n\n" + ask.prompt)
+        try:
+            yield pieces
+        finally:
+            await pieces.aclose()  # type: ignore[attr-defined]
+
+    @app.post("/api/chat", response_class=EventSourceResponse)
+    async def chat(
+        pieces: AsyncIterator[str] = Depends(model_stream, scope="request"),  # noqa: B008
+    ) -> AsyncIterator[ServerSentEvent]:
         async for event in relay_events(pieces):
             yield event
 
