@@ -270,8 +270,8 @@ def check_exercise_2(stream_within: Callable[..., tuple]) -> str:
                          f"{elapsed:.1f} s: the read timeout is `idle` itself")
     if result != want:
         return failed(2, f"the server went quiet for {STALL_SECONDS:.0f} s after 5 tokens, with "
-                         f"idle={IDLE}: expected {want!r} (a read timeout of `idle` seconds), "
-                         f"got {result!r} after {elapsed:.1f} s")
+                         f"idle={IDLE}: expected {want!r} (a read timeout of `idle` seconds, on "
+                         f"the `client` you are given), got {result!r} after {elapsed:.1f} s")
 
     was_enabled = gc.isenabled()
     gc.disable()  # a stream left open stays open: only a cycle collection would close it
@@ -362,7 +362,8 @@ def check_exercise_3(stream_timings: Callable[[OpenAI, str, str], dict]) -> str:
     if headers < NETWORK_DELAY - TIMER_SLACK:
         return failed(3, f"headers={headers:.3f} s, but the check's network alone took "
                          f"{NETWORK_DELAY} s to carry the request: start the clock before "
-                         "create(), which returns only when the headers are in")
+                         "create(), which returns only when the headers are in (and call the "
+                         "`client` you are given)")
     if first_text < first_due - TIMER_SLACK:
         return failed(3, f"first_text={first_text:.3f} s, but the first text delta cannot "
                          f"arrive before {first_due:.1f} s (network {NETWORK_DELAY} s + the "
