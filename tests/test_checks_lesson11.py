@@ -272,28 +272,43 @@ def test_exercise_3_passes_reference(solution, upstream: str) -> None:
     assert_passes(lesson11.check_exercise_3(solution.text_from_reads, upstream), 3)
 
 
-def split_bytes_first(reads: Iterable[bytes]) -> Iterator[str]:
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+
+
+def split_bytes_first(reads: Iterable[bytes], *, check_the_end: bool = True) -> Iterator[str]:
     """A better answer: split the bytes at blank lines and decode whole events only. A blank
     line never falls inside a UTF-8 character, so no incremental decoder is needed."""
-    pending = b""
+    pending, last = b"", None
     for read in reads:
         pending += read
         *blocks, pending = pending.split(b"\n\n")
         for block in blocks:
             for line in block.decode("utf-8").split("\n"):
-                if line.startswith("data: ") and '"response.output_text.delta"' in line:
-                    yield json.loads(line[6:])["delta"]
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    last = event["type"]
+                    if last == "response.output_text.delta":
+                        yield event["delta"]
+    if check_the_end and last not in TERMINAL:
+        raise ConnectionResetError(f"stream ended after {last}")  # a ConnectionError too
+
+
+class CutStream(ConnectionError):
+    """A learner's own exception class, under ConnectionError."""
 
 
 def with_the_kits_decoder(reads: Iterable[bytes]) -> Iterator[str]:
     """Another: helpers.sse's decoder fed read by read (it keeps partial events and characters)."""
     from helpers.sse import SSEDecoder
 
-    decoder = SSEDecoder()
+    decoder, ended = SSEDecoder(), False
     for read in reads:
         for event in decoder.feed(read):
             if event.event == "response.output_text.delta":
                 yield event.json()["delta"]
+            ended = ended or event.event in TERMINAL
+    if not ended:
+        raise CutStream("no terminal event")
 
 
 @pytest.mark.parametrize(
@@ -301,6 +316,42 @@ def with_the_kits_decoder(reads: Iterable[bytes]) -> Iterator[str]:
 )
 def test_exercise_3_passes_other_right_answers(learner, upstream: str) -> None:
     assert_passes(lesson11.check_exercise_3(learner, upstream), 3)
+
+
+def never_checks_the_end(reads: Iterable[bytes]) -> Iterator[str]:
+    """Every piece on time, but a body that stopped early ends as quietly as a whole one."""
+    yield from split_bytes_first(reads, check_the_end=False)
+
+
+def completed_only(reads: Iterable[bytes]) -> Iterator[str]:
+    """Takes only response.completed as an ending: a max_output_tokens stream "was cut"."""
+    from helpers.sse import SSEDecoder
+
+    decoder, last = SSEDecoder(), None
+    for read in reads:
+        for event in decoder.feed(read):
+            last = event.event
+            if event.event == "response.output_text.delta":
+                yield event.json()["delta"]
+    if last != "response.completed":
+        raise ConnectionError(f"stream ended after {last}")
+
+
+def raises_value_error(reads: Iterable[bytes]) -> Iterator[str]:
+    """Right moment, wrong exception: a cut connection is not a bad value."""
+    try:
+        yield from split_bytes_first(reads)
+    except ConnectionError as error:
+        raise ValueError(str(error)) from None
+
+
+def raises_before_the_last_pieces(reads: Iterable[bytes]) -> Iterator[str]:
+    """Looks for the ending first: collects everything, then raises without showing the text."""
+    reads = list(reads)
+    body = b"".join(reads)
+    if b"event: response.completed" not in body and b"event: response.incomplete" not in body:
+        raise ConnectionError("cut")
+    yield from split_bytes_first(reads)
 
 
 def join_then_split(reads: Iterable[bytes]) -> Iterator[str]:
@@ -354,8 +405,22 @@ def returns_a_string(reads: Iterable[bytes]) -> str:
         (each_read_is_an_event, ("with reads of 1 byte: got ''",)),
         (one_event_late, ("not yet yielded",)),
         (returns_a_string, ("should yield pieces (a generator), got str",)),
+        (never_checks_the_end, ("ended cleanly by a proxy", "just stopped")),
+        (completed_only, ("response.incomplete", "a terminal event")),
+        (raises_value_error, ("raised ValueError", "raise ConnectionError for a cut answer")),
+        (raises_before_the_last_pieces, ("not yet yielded",)),
     ],
-    ids=["join-then-split", "decode-each-read", "one-read-one-event", "one-late", "a-string"],
+    ids=[
+        "join-then-split",
+        "decode-each-read",
+        "one-read-one-event",
+        "one-late",
+        "a-string",
+        "quiet-end",
+        "completed-only",
+        "value-error",
+        "raise-first",
+    ],
 )
 def test_exercise_3_fails_mistakes(learner, fragments: tuple[str, ...], upstream: str) -> None:
     assert_fails(lesson11.check_exercise_3(learner, upstream), 3, *fragments)

@@ -1,9 +1,11 @@
 """Checks for lesson 11's exercises (streaming through the real web: nginx, heartbeats, fetch()).
 
 Each check returns the line the notebook prints (helpers.checks says why it never raises).
-Exercise 1 is checked by running nginx with the learner's block, not by reading it; exercise 2
-(async) feeds the learner's heartbeat wrapper a stream with quiet gaps; exercise 3 hands the
-learner's generator one read at a time and looks at what it yielded before each next read.
+Exercise 1 is checked by running nginx with the learner's block (and by finding the team's three
+lines in it as nginx reads them, comments left out); exercise 2 (async) feeds the learner's
+heartbeat wrapper a stream with quiet gaps; exercise 3 hands the learner's generator one read at a
+time, looks at what it yielded before each next read, and wants ConnectionError from a body that
+ended before a terminal event (a cut a proxy passed on as a clean end).
 """
 
 from __future__ import annotations
@@ -200,6 +202,9 @@ async def check_exercise_2(with_heartbeats: Callable[..., AsyncIterator[bytes]])
 
 # How a fetch() body can be cut into reads: anywhere, even inside a UTF-8 character.
 CUTS = {"one read": 0, "reads of 1 byte": 1, "reads of 7 bytes": 7, "reads of 64 bytes": 64}
+# The events after which a Responses stream has ended properly (lesson 3).
+TERMINAL = ("response.completed", "response.incomplete", "response.failed")
+CUT_AFTER = 8  # deltas before the cut a proxy turns into a clean end
 
 
 def _cut(body: bytes, size: int) -> list[bytes]:
@@ -221,10 +226,14 @@ def _one_cut(
     body: bytes,
     size: int,
     label: str,
+    *,
+    cut: bool = False,
 ) -> str | None:
-    """None if right for this cut; else the failure message."""
+    """None if right for this body and cut; else the failure message. `cut`: the body ended
+    without a terminal event, so the learner must raise ConnectionError after the last piece."""
     reads, ends, out, late = _cut(body, size), _delta_ends(body), [], []
     expected = "".join(text for _, text in ends)
+    raised: Exception | None = None
 
     def source() -> Iterator[bytes]:
         offset = 0
@@ -247,9 +256,15 @@ def _one_cut(
             if not isinstance(piece, str):
                 return failed(3, f"yield str pieces of the answer, got {piece!r}")
             out.append(piece)
+    except ConnectionError as error:
+        raised = error
     except Exception as error:  # a crash in the learner's code becomes the verdict
         message = failed_with(3, error, "text_from_reads(...)")
-        return message if size == 0 else f"{message} (with {label})"
+        if isinstance(error, NotImplementedError):
+            return message
+        if cut:
+            return f"{message} (with {label}): raise ConnectionError for a cut answer"
+        return f"{message} (with {label})"
     text = "".join(out)
     if text != expected:
         return failed(3, f"with {label}: got {text!r}, expected {expected!r}")
@@ -260,12 +275,27 @@ def _one_cut(
             f"with {label}: after {number} reads the event(s) carrying {missing[:30]!r} were "
             "complete but not yet yielded; yield each piece as soon as its blank line arrives",
         )
+    if cut and raised is None:
+        return failed(
+            3,
+            f"with {label}: no terminal event came and your generator just stopped, as if "
+            "the answer were whole; raise ConnectionError after the last piece",
+        )
+    if not cut and raised is not None:
+        last = body.rstrip().rsplit(b"event: ", 1)[-1].split(b"\n", 1)[0].decode()
+        return failed(
+            3,
+            f"with {label}: you raised {type(raised).__name__} ({raised}), but the stream ended "
+            f"with {last}, a terminal event: the answer ended properly",
+        )
     return None
 
 
 def check_exercise_3(text_from_reads: Callable[..., Any], upstream: str) -> str:
-    """Exercise 3: yield the answer's text from reads cut anywhere, each piece without delay."""
-    timeline = timed_reads(upstream + "/responses", {**streamed_request(TOKENS), "input": "haiku"})
+    """Exercise 3: yield the answer's text from reads cut anywhere, each piece without delay,
+    and raise ConnectionError when the body ended before a terminal event."""
+    url = upstream + "/responses"
+    timeline = timed_reads(url, {**streamed_request(TOKENS), "input": "haiku"})
     # A heartbeat between two events: a comment every reader must skip.
     body = timeline.body.replace(b"\n\n", b"\n\n: keep-alive\n\n", 1)
     expected = "".join(text for _, text in _delta_ends(body))
@@ -273,6 +303,25 @@ def check_exercise_3(text_from_reads: Callable[..., Any], upstream: str) -> str:
         return failed(3, "the check's answer lost its non-ASCII character; tell the kit's authors")
     for label, size in CUTS.items():
         message = _one_cut(text_from_reads, body, size, label)
+        if message:
+            return message
+    # Cut short by max_output_tokens: response.incomplete is a terminal event, the stream is whole.
+    short = timed_reads(url, {**streamed_request(16), "input": "haiku"}).body
+    label = "a stream that ends with response.incomplete, in reads of 7 bytes"
+    message = _one_cut(text_from_reads, short, 7, label)
+    if message:
+        return message
+    # Cut by the server, ended cleanly by a proxy as jupyter-server-proxy does (its error text
+    # appended), and cut in the middle of an event with nothing after it.
+    after = _delta_ends(body)[CUT_AFTER - 1][0]
+    cuts = {
+        f"a body cut after {CUT_AFTER} deltas, ended cleanly by a proxy": (
+            body[:after] + b"Connection closed"
+        ),
+        f"a body cut inside the event after delta {CUT_AFTER}": body[: after + 20],
+    }
+    for label, cut_body in cuts.items():
+        message = _one_cut(text_from_reads, cut_body, 7, f"{label}, in reads of 7 bytes", cut=True)
         if message:
             return message
     return passed(3)

@@ -52,15 +52,22 @@ async def with_heartbeats(frames: AsyncIterator[bytes], interval: float) -> Asyn
         pending.cancel()  # the reader left early: stop waiting for the next frame
 
 
+TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
+
+
 def text_from_reads(reads: Iterable[bytes]) -> Iterator[str]:
     """What the demo page's fetch() panel does: decode incrementally, split at blank lines,
-    and hand on each delta as soon as its event is complete.
+    and hand on each delta as soon as its event is complete; at the end, refuse a body that
+    stopped before a terminal event.
 
     The incremental decoder keeps a character cut between two reads (TextDecoder's
     `{stream: true}`); only text before a blank line is a complete event; comments have no data.
+    A proxy may end a cut body cleanly (jupyter-server-proxy even appends "Connection closed",
+    which never becomes an event: no blank line follows it), so the end of the reads proves
+    nothing: only a terminal event says the answer is whole.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    pending = ""
+    pending, ended = "", False
     for read in reads:
         pending += decoder.decode(read)
         *blocks, pending = pending.split("\n\n")
@@ -72,3 +79,6 @@ def text_from_reads(reads: Iterable[bytes]) -> Iterator[str]:
                 event = json.loads(data)
                 if event["type"] == "response.output_text.delta":
                     yield event["delta"]
+                ended = ended or event["type"] in TERMINAL
+    if not ended:
+        raise ConnectionError("the body ended before a terminal event: the answer was cut")
