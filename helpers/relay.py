@@ -319,7 +319,9 @@ def relay_cost(
     The simulated model's tokens are due at fixed times after the request arrives, so token i
     arriving later through the relay than directly is the relay's doing. Returns seconds:
     first-token times of each round, and the relay's added lateness, first token and per token
-    (median over every token of every round; index 0 excluded from the per-token figure).
+    (median over every token of every round; index 0 excluded from the per-token figure), and
+    per token beyond the first token's own delay (which every later token inherits: the relay
+    forwards the request before the model's clock starts).
     """
     direct_runs, relay_runs = [], []
     for _ in range(rounds):
@@ -336,6 +338,13 @@ def relay_cost(
         for d, r in zip(direct_runs, relay_runs, strict=True)
         for i in range(1, min(len(d), len(r)))
     ]
+    # The same, minus that round's first-token delay: what the relay adds per token beyond the
+    # offset every token inherits from the request's own way through the relay.
+    added_beyond_first = [
+        (r[i] - d[i]) - (r[0] - d[0])
+        for d, r in zip(direct_runs, relay_runs, strict=True)
+        for i in range(1, min(len(d), len(r)))
+    ]
     return {
         "tokens": len(relay_runs[0]),
         "same_token_count": all(
@@ -345,6 +354,7 @@ def relay_cost(
         "ttft_relay": statistics.median(r[0] for r in relay_runs),
         "added_first": statistics.median(added_first),
         "added_per_token": statistics.median(added_each),
+        "added_per_token_beyond_first": statistics.median(added_beyond_first),
     }
 
 
