@@ -205,3 +205,34 @@ def test_the_page_works_through_jupyter_server_proxy(
     assert result["state"] == "complete" and result["text"] == answer_prompt(LONG).text
     assert result["reads"] > 10  # the proxy streamed it (text/event-stream is not buffered)
     assert haiku["state"] == "complete" and haiku["text"] == answer_prompt("haiku").text
+
+
+def test_the_lesson_runs_in_jupyterlab_and_its_page_opens_through_the_lab(tmp_path: Path) -> None:
+    """Lesson 13 in a real JupyterLab: the learner runs section 1 and 2's cells (the relay is
+    written, started by uvicorn in a thread of the kernel, read back), and opens the URL the
+    notebook printed, which goes through the Lab's own jupyter-server-proxy, in the same
+    browser: the page streams the answer to complete."""
+    from lab_harness import code_cell, jupyter_lab, open_notebook, run_cell, wait_for_kernel_idle
+
+    require_server_proxy()
+    notebook = Path(__file__).resolve().parents[2] / "notebooks" / "13_your_app_in_the_middle.ipynb"
+    with (
+        jupyter_lab(tmp_path / "root", [notebook]) as lab,
+        chromium_page(tmp_path / "profile") as page,
+    ):
+        page.set_default_timeout(120_000)
+        open_notebook(page, lab, notebook.name)
+        sections_1_and_2 = ("backend = get_backend()", "FAILED = ", "def make_relay(", "relay = ")
+        for source in sections_1_and_2:
+            cell = code_cell(page, source)
+            run_cell(page, cell)
+            wait_for_kernel_idle(page, timeout_ms=120_000)
+        output = code_cell(page, "relay = ").locator(".jp-OutputArea-output")
+        output.filter(has_text="19 delta events, then 'done'").wait_for()
+        printed = output.first.inner_text()
+        url = printed.split("open the page:", 1)[1].split()[0]
+        assert url.startswith(lab.url + "/proxy/") and url.endswith("/"), printed
+        page.goto(url)  # logged in already: the Lab's cookie, and its _xsrf for the POST
+        result = page.evaluate(ASK, "haiku")
+    assert result["state"] == "complete"
+    assert result["text"] == answer_prompt("haiku").text
