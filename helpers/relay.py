@@ -52,13 +52,17 @@ from helpers.reads import ReadTimeline, timed_reads
 
 __all__ = [
     "APP_DIR",
+    "FAILED_MESSAGE",
     "Ask",
+    "GuardBlocked",
     "RelayServer",
     "Upstream",
     "UserTiming",
+    "answers_finished_before_first_token",
     "create_app",
     "guarded",
     "hang_up_after",
+    "iter_relay",
     "model_text",
     "relay_cost",
     "relay_events",
