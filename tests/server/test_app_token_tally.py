@@ -111,3 +111,28 @@ def test_an_unknown_id_is_a_404_in_openai_shape(prompt_server: LocalServer) -> N
     response = httpx2.get(url)
     assert response.status_code == 404
     assert "resp_nope" in response.json()["error"]["message"]
+
+
+def test_the_command_line_takes_the_grace_too() -> None:
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable, "-m", "helpers.server", "--port", "0", "--ttft-ms", "0",
+        "--tokens-per-second", "40", "--jitter", "0", "--hangup-grace-seconds", "0.3",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        client = OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+        stream = client.responses.create(model="m", input=PROMPT, stream=True)
+        answer_id = next(iter(stream)).response.id
+        stream.close()
+        time.sleep(0.6)  # the grace is over
+        tally = httpx2.get(base_url.removesuffix("/v1") + f"/kit/tokens/{answer_id}").json()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    assert tally["client_left"] is True
+    assert tally["generated_after_client_left"] > 0

@@ -64,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="send an SSE comment (': keep-alive') after this many quiet seconds; default: never",
     )
+    parser.add_argument(
+        "--hangup-grace-seconds",
+        type=float,
+        default=0.0,
+        help="keep generating this long after a client hangs up, as a real server bills until "
+        "it notices (GET /kit/tokens/ID counts those tokens); default: stop at once",
+    )
     parser.add_argument("--api-key", default=None, help="require 'Authorization: Bearer KEY'")
     parser.add_argument(
         "--model",
@@ -105,7 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         heartbeat=args.heartbeat_seconds,
         model_source=source,
     )
-    app = create_app(simulation, api_key=args.api_key, fault_count=args.fault_count)
+    app = create_app(
+        simulation,
+        api_key=args.api_key,
+        fault_count=args.fault_count,
+        hangup_grace=args.hangup_grace_seconds,
+    )
     sock = bind_socket(args.host, args.port)
     return serve_until_interrupted(app, sock, lambda: print(base_url_of(sock), flush=True))
 
