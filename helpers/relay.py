@@ -3,9 +3,15 @@
 The page never talks to the model. It POSTs a prompt to the relay; the relay calls the model
 with the async openai SDK (`stream=True`) and sends the text on as its own small SSE protocol:
 
+    event: start   data: {"id": "ans_..."}    first: this answer's id, for Stop's own request
     event: delta   data: {"text": "..."}      a piece of the answer, in order
     event: done    data: {}                   the answer is complete (and only then)
-    event: error   data: {"message": "..."}   the answer failed; what arrived is not an answer
+    event: error   data: {"message": "..."}   the answer failed or was stopped; not an answer
+
+Stop is two things in the page: it closes its connection (the relay sees the hang-up when it
+reaches it directly or through nginx) and it POSTs `api/stop/{id}`, because a proxy in the
+middle may not pass the hang-up on: jupyter-server-proxy 4.6, which a JupyterHub user's page
+goes through, reads the relay's answer to its end after the browser left.
 
 Why its own protocol rather than the model's events forwarded raw: the page needs three facts,
 not forty event types; the relay can change models or APIs (Responses, Chat, another vendor)
@@ -29,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import socket
 import statistics
 import threading
@@ -53,9 +60,11 @@ from helpers.reads import ReadTimeline, timed_reads
 __all__ = [
     "APP_DIR",
     "FAILED_MESSAGE",
+    "STOPPED_MESSAGE",
     "Ask",
     "GuardBlocked",
     "RelayServer",
+    "Stopped",
     "Upstream",
     "UserTiming",
     "answers_finished_before_first_token",
@@ -63,17 +72,20 @@ __all__ = [
     "guarded",
     "hang_up_after",
     "iter_relay",
+    "leave_like_a_proxy",
     "model_text",
     "relay_cost",
     "relay_events",
     "sse_events",
     "ten_users",
+    "until_stopped",
 ]
 
 APP_DIR = Path(__file__).resolve().parent.parent / "notebooks" / "app"
 """The page (index.html) and its scripts, served by the relay at its root."""
 
 FAILED_MESSAGE = "The model's answer failed part-way; what you see is incomplete."
+STOPPED_MESSAGE = "Stopped."
 
 
 # --------------------------------------------------------------------------- the model side
@@ -182,6 +194,38 @@ class GuardBlocked(Exception):
     """The guard blocked the answer; the relay sends `error`."""
 
 
+class Stopped(Exception):
+    """The page asked the relay to stop this answer (`POST api/stop/{id}`)."""
+
+
+async def until_stopped(pieces: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
+    """`pieces`, until `stop` is set: then the wait for the next piece is cancelled at once
+    (which closes the model's stream through `model_text`'s `async with`) and `Stopped` is
+    raised. Racing the two, rather than checking `stop` between pieces, also stops a model that
+    is silent for a while (thinking before its first text)."""
+    stopping = asyncio.ensure_future(stop.wait())
+    piece: asyncio.Future[str] | None = None
+    try:
+        while True:
+            piece = asyncio.ensure_future(anext(pieces))  # type: ignore[arg-type]
+            await asyncio.wait({piece, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if not piece.done():
+                raise Stopped  # the finally below cancels the wait for the piece
+            try:
+                text = piece.result()
+            except StopAsyncIteration:
+                return
+            yield text
+    finally:
+        stopping.cancel()
+        if piece is not None and not piece.done():
+            # Stopped, or the page's hang-up cancelled us mid-wait: CancelledError inside
+            # model_text, whose `async with` closes the model's stream; then its owner may close it.
+            piece.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
+                await piece
+
+
 class Ask(BaseModel):
     """The page's request: just the prompt. The model, its settings and the key are the relay's."""
 
@@ -194,7 +238,8 @@ def create_app(
     guard: Callable[[], Any] | None = None,
     app_dir: Path | None = APP_DIR,
 ) -> FastAPI:
-    """The finished relay: POST /api/chat streams `delta`/`done`/`error`; / serves the page.
+    """The finished relay: POST /api/chat streams `start`, `delta`s, then `done` or `error`;
+    POST /api/stop/{id} stops that answer; / serves the page.
 
     `guard`: a factory of a lesson 7 guard, one per answer (e.g.
     `lambda: HoldBack(banned_phrases("secret"), 5)`); a blocked answer ends with `error`.
@@ -209,8 +254,9 @@ def create_app(
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.upstream_ids = deque(maxlen=100)
+    app.state.answers = answers = {}  # answer id -> its stop Event, while the answer streams
 
-    async def model_stream(ask: Ask) -> AsyncIterator[AsyncIterator[str]]:
+    async def model_stream(ask: Ask) -> AsyncIterator[tuple[str, AsyncIterator[str]]]:
         """The model's text for this request, closed when the response ends, however it ends.
 
         Why a dependency: when the page leaves, FastAPI cancels the task that runs the endpoint;
@@ -220,15 +266,20 @@ def create_app(
         after `yield` in a request-scoped dependency runs when the response is over.
         """
         pieces = model_text(app.state.model, upstream, ask.prompt, ids=app.state.upstream_ids)
+        answer_id = "ans_" + secrets.token_hex(12)  # unguessable: only its page can stop it
+        answers[answer_id] = stop = asyncio.Event()
         try:
-            yield pieces
+            yield answer_id, until_stopped(pieces, stop)
         finally:
+            answers.pop(answer_id, None)
             await pieces.aclose()  # type: ignore[attr-defined]
 
     @app.post("/api/chat", response_class=EventSourceResponse)
     async def chat(
-        pieces: AsyncIterator[str] = Depends(model_stream, scope="request"),  # noqa: B008
+        answer: tuple = Depends(model_stream, scope="request"),  # (its id, its text)
     ) -> AsyncIterator[ServerSentEvent]:
+        answer_id, pieces = answer
+        yield ServerSentEvent(event="start", data={"id": answer_id})
         if guard is not None:
             pieces = guarded(pieces, guard())
         try:
@@ -236,6 +287,15 @@ def create_app(
                 yield event
         except GuardBlocked:
             yield ServerSentEvent(event="error", data={"message": "The answer was blocked."})
+        except Stopped:
+            yield ServerSentEvent(event="error", data={"message": STOPPED_MESSAGE})
+
+    @app.post("/api/stop/{answer_id}", status_code=204)
+    async def stop(answer_id: str) -> None:
+        """Stop's own request: closes that answer's model stream even when the page's hang-up
+        never reaches the relay (a proxy that reads on). Unknown or finished ids: nothing."""
+        if (event := answers.get(answer_id)) is not None:
+            event.set()
 
     if app_dir is not None:
         app.mount("/", StaticFiles(directory=app_dir, html=True), name="page")
@@ -432,6 +492,38 @@ def hang_up_after(relay_url: str, prompt: str, deltas: int, *, timeout: float = 
                 seen += 1
                 if seen >= deltas:
                     break
+    return seen
+
+
+def leave_like_a_proxy(
+    relay_url: str, prompt: str, deltas: int, *, send_stop: bool, timeout: float = 60.0
+) -> int:
+    """What the relay sees when its page's Stop goes through a proxy that does not pass a
+    hang-up on (jupyter-server-proxy 4.6 on a hub): the page read `deltas` deltas and left, but
+    the connection to the relay stays open and is read to its end. With `send_stop`, the page's
+    own `POST api/stop/{id}` (taken from the `start` event) is sent when it leaves. Returns how
+    many deltas the page had read."""
+    import json
+
+    from helpers.sse import SSEDecoder
+
+    base = relay_url.rstrip("/") + "/api/"
+    decoder, seen, left = SSEDecoder(), 0, False
+    answer_id = None
+    with (
+        httpx.Client(timeout=timeout) as client,
+        client.stream("POST", base + "chat", json={"prompt": prompt}) as response,
+    ):
+        for chunk in response.iter_bytes():
+            for event in decoder.feed(chunk):
+                if event.event == "start":
+                    answer_id = json.loads(event.data)["id"]
+                elif event.event == "delta" and not left:
+                    seen += 1
+                    if seen >= deltas:
+                        left = True  # the page is gone; the proxy reads on
+                        if send_stop and answer_id is not None:
+                            client.post(base + "stop/" + answer_id)
     return seen
 
 

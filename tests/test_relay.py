@@ -28,6 +28,7 @@ from helpers.reads import timed_reads
 from helpers.relay import (
     APP_DIR,
     FAILED_MESSAGE,
+    STOPPED_MESSAGE,
     Ask,
     RelayServer,
     Upstream,
@@ -35,6 +36,7 @@ from helpers.relay import (
     create_app,
     hang_up_after,
     iter_relay,
+    leave_like_a_proxy,
     ten_users,
 )
 from helpers.server import LocalServer
@@ -67,7 +69,8 @@ def test_the_relay_sends_the_models_text_then_done(model: LocalServer, use_chat:
     upstream = Upstream(model.base_url, "kit-sim-1", "unused", use_chat)
     with RelayServer(create_app(upstream)) as relay:
         events = list(iter_relay(relay.url, LONG))
-    assert [kind for kind, _ in events] == ["delta"] * 133 + ["done"]
+    assert [kind for kind, _ in events] == ["start"] + ["delta"] * 133 + ["done"]
+    assert re.fullmatch(r"ans_[0-9a-f]{24}", events[0][1]["id"])
     assert texts(events) == answer_prompt(LONG).text
     assert events[-1][1] == {}
 
@@ -77,7 +80,11 @@ def test_the_wire_format_is_event_and_json_data(upstream: Upstream) -> None:
         timeline = timed_reads(relay.url + "api/chat", {"prompt": "haiku"})
     assert timeline.headers["content-type"].startswith("text/event-stream")
     assert timeline.headers.get("x-accel-buffering") == "no"
-    assert timeline.body.startswith(b'event: delta\ndata: {"text": "Words"}\n\n')
+    assert re.match(
+        rb'event: start\ndata: {"id": "ans_[0-9a-f]+"}\n\n'
+        rb'event: delta\ndata: {"text": "Words"}\n\n',
+        timeline.body,
+    )
     assert timeline.body.endswith(b"event: done\ndata: {}\n\n")
 
 
@@ -96,7 +103,7 @@ def test_a_failure_after_200_becomes_the_error_event(fault: str) -> None:
             timeline = timed_reads(relay.url + "api/chat", {"prompt": LONG})
     kinds = [e.event for read in timeline.reads for e in read.events]
     assert timeline.status == 200
-    assert kinds == ["delta"] * 5 + ["error"]
+    assert kinds == ["start"] + ["delta"] * 5 + ["error"]
     assert b"injected" not in timeline.body  # the upstream's message stays on the server
     assert FAILED_MESSAGE.encode() in timeline.body
 
@@ -121,7 +128,8 @@ def test_the_page_uses_relative_urls_only() -> None:
     script = (APP_DIR / "relay.js").read_text()
     assert not re.findall(r'(?:src|href)="/', html)
     assert re.findall(r'<script src="(?:vendor/|[a-z_]+\.js)', html)
-    assert 'new URL("api/chat", here)' in script
+    assert 'new URL("api/" + path, here)' in script
+    assert 'apiUrl("stop/" +' in script
     assert not re.findall(r'fetch\(\s*["\']/', script)
 
 
@@ -256,6 +264,64 @@ def test_the_model_stops_within_one_redraw_interval_of_the_page(build) -> None:
             tally = model.tokens(ids[-1])
     assert tally["client_left"], f"the relay still reads the model: {tally}"
     assert tally["generated_before_client_left"] - read <= 2, tally
+
+
+def no_stop_route(upstream: Upstream, ids: deque) -> FastAPI:
+    """The relay with its stop route removed: it relies on the hang-up alone."""
+    app = the_cure(upstream, ids)
+    app.router.routes = [
+        r for r in app.router.routes if getattr(r, "path", "") != "/api/stop/{answer_id}"
+    ]
+    return app
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(
+            no_stop_route,
+            marks=pytest.mark.xfail(strict=True, reason="the hang-up never arrives: reads on"),
+            id="hang-up-only",
+        ),
+        pytest.param(the_cure, id="stop-request"),
+    ],
+)
+def test_stops_own_request_stops_the_model_behind_a_proxy_that_reads_on(build) -> None:
+    """jupyter-server-proxy 4.6 reads the relay's answer to its end after the browser left
+    (tests/browser/test_relay_browser.py measures it): the hang-up never reaches the relay.
+    The page's `POST api/stop/{id}` does."""
+    ids: deque = deque()
+    with LocalServer(ttft=0.02, tokens_per_second=40, jitter=0) as model:
+        upstream = Upstream(model.base_url, "kit-sim-1", "unused")
+        app = build(upstream, ids)
+        with RelayServer(app) as relay:
+            read = leave_like_a_proxy(relay.url, LONG, 5, send_stop=True, timeout=10)
+            tally = model.tokens(ids[-1])
+    assert tally["client_left"] and tally["generated"] < 133, tally
+    assert tally["generated_before_client_left"] - read <= 2, tally
+    assert not app.state.answers  # nothing kept once the answer is over
+
+
+def test_the_stopped_answer_ends_with_error_and_unknown_ids_do_nothing(upstream: Upstream) -> None:
+    import json
+
+    from helpers.sse import SSEDecoder
+
+    with RelayServer(create_app(upstream)) as relay:
+        assert httpx.post(relay.url + "api/stop/ans_unknown").status_code == 204
+        events, decoder = [], SSEDecoder()
+        with (
+            httpx.Client(timeout=10) as client,
+            client.stream("POST", relay.url + "api/chat", json={"prompt": LONG}) as response,
+        ):
+            for chunk in response.iter_bytes():
+                for event in decoder.feed(chunk):
+                    events.append((event.event, json.loads(event.data)))
+                    if event.event == "delta" and len(events) == 4:
+                        stop = client.post(relay.url + "api/stop/" + events[0][1]["id"])
+    assert stop.status_code == 204
+    assert events[-1] == ("error", {"message": STOPPED_MESSAGE})
+    assert [kind for kind, _ in events].count("done") == 0
 
 
 def test_the_model_server_bills_its_grace_after_the_relay_hangs_up() -> None:

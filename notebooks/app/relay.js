@@ -1,9 +1,13 @@
 // The page's side of lesson 13's relay: POST the prompt, read the relay's own SSE protocol
-// (delta / done / error) with fetch + ReadableStream + TextDecoder, render as it grows, Stop.
+// (start / delta / done / error) with fetch + ReadableStream + TextDecoder, render as it grows, Stop.
 //
 // An answer is "complete" only when `done` arrived. An `error` event, or a stream that ends
 // without `done` (the relay or a proxy hung up), marks it failed: what arrived stays visible,
 // but never as a finished answer.
+//
+// Stop does two things: it POSTs api/stop/{id} (the id came in the `start` event), and it aborts
+// the fetch. The abort alone reaches the relay directly or through nginx, but not through a
+// proxy that reads on after the browser left (jupyter-server-proxy 4.6, on a JupyterHub).
 "use strict";
 
 (() => {
@@ -11,7 +15,7 @@
 
   // Relative to the page, so it works at http://127.0.0.1:PORT/ and under a Jupyter server's
   // proxy (/user/NAME/proxy/PORT/), even if the address was typed without its last slash.
-  function apiUrl() {
+  function apiUrl(path = "chat") {
     const here = new URL(location.href);
     here.search = "";
     here.hash = "";
@@ -20,7 +24,7 @@
         ? here.pathname.replace(/[^/]*$/, "")
         : here.pathname + "/";
     }
-    return new URL("api/chat", here).href;
+    return new URL("api/" + path, here).href;
   }
 
   // Markdown as it grows when the renderer is there (markdown_stream.js), else plain text,
@@ -65,7 +69,10 @@
   }
 
   let controller = null;
-  const result = { state: "idle", text: "", deltas: 0, reads: 0, message: "" };
+  let answerId = null;  // from the relay's `start` event: what Stop names
+  let stopHeaders = {};
+  const result = { state: "idle", text: "", deltas: 0, reads: 0, message: "", answerId: null,
+                   stopSent: false };
 
   function setState(state, message) {
     result.state = state;
@@ -82,11 +89,13 @@
     controller = new AbortController();
     const view = makeView($("answer"));
     Object.assign(result, { text: "", deltas: 0, reads: 0, started: performance.now(),
-                            firstDeltaAt: null, endedAt: null });
+                            firstDeltaAt: null, endedAt: null, answerId: null, stopSent: false });
+    answerId = null;
     setState("streaming");
     const headers = { "content-type": "application/json", accept: "text/event-stream" };
     const xsrf = document.cookie.match(/(?:^|; )_xsrf=([^;]*)/);  // behind a Jupyter server
     if (xsrf) headers["x-xsrftoken"] = decodeURIComponent(xsrf[1]);
+    stopHeaders = xsrf ? { "x-xsrftoken": decodeURIComponent(xsrf[1]) } : {};
     let ending = null;  // "done" or "error"
     try {
       const response = await fetch(apiUrl(), {
@@ -104,7 +113,9 @@
         buffer = taken.rest;
         for (const event of taken.events) {
           const data = JSON.parse(event.data);
-          if (event.type === "delta") {
+          if (event.type === "start") {
+            answerId = result.answerId = data.id;
+          } else if (event.type === "delta") {
             if (result.firstDeltaAt === null) result.firstDeltaAt = performance.now();
             result.deltas += 1;
             result.text += data.text;
@@ -128,15 +139,28 @@
     } finally {
       result.endedAt = performance.now();
       controller = null;
+      answerId = null;
     }
     return { ...result };
   }
 
-  function stop() {
-    if (controller) controller.abort();  // closes the connection: the relay sees the hang-up
+  // stop({request: false}) only aborts: what lesson 13 measures through a proxy, never the button.
+  function stop({ request = true } = {}) {
+    if (!controller) return;
+    if (request && answerId) {
+      // Its own small request, not tied to the aborted fetch (keepalive: sent even if the tab
+      // is closing). The relay closes the model's stream on it, whatever sits in between.
+      fetch(apiUrl("stop/" + encodeURIComponent(answerId)),
+            { method: "POST", headers: stopHeaders, keepalive: true }).catch(() => {});
+      result.stopSent = true;
+    }
+    controller.abort();  // closes the connection: the relay sees the hang-up, if it reaches it
   }
 
+  // Closing the tab while an answer streams is a Stop too.
+  window.addEventListener("pagehide", () => stop());
+
   $("ask").addEventListener("click", () => ask($("prompt").value));
-  $("stop").addEventListener("click", stop);
+  $("stop").addEventListener("click", () => stop());
   window.relay = { ask, stop, apiUrl, takeEvents, get last() { return { ...result }; } };
 })();

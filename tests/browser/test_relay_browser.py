@@ -7,7 +7,8 @@
 - Markdown renders as it grows (StreamingMarkdown): an open code fence is code while it is open;
   a model's `<img onerror>` never runs.
 - Through a real Jupyter server's jupyter-server-proxy under /user/alice/proxy/PORT/, as on a
-  hub (relative URLs, Jupyter's XSRF token on the POST).
+  hub (relative URLs, Jupyter's XSRF token on the POST); there the abort alone does not reach
+  the relay (the proxy reads on), and Stop's own request `POST api/stop/{id}` stops the model.
 
 Compared as states, texts and counts, never wall-clock thresholds. Skips without Chromium or
 jupyter-server-proxy, except under CI=true.
@@ -38,10 +39,10 @@ pytestmark = pytest.mark.browser
 
 LONG = "Compare websockets vs SSE"
 ASK = "async (prompt) => await window.relay.ask(prompt)"
-STOP_AFTER = """async ([prompt, n]) => {
+STOP_AFTER = """async ([prompt, n, request = true]) => {
   const done = window.relay.ask(prompt);
   while (window.relay.last.deltas < n) await new Promise((r) => setTimeout(r, 5));
-  window.relay.stop();
+  window.relay.stop({request});
   return await done;
 }"""
 
@@ -205,6 +206,54 @@ def test_the_page_works_through_jupyter_server_proxy(
     assert result["state"] == "complete" and result["text"] == answer_prompt(LONG).text
     assert result["reads"] > 10  # the proxy streamed it (text/event-stream is not buffered)
     assert haiku["state"] == "complete" and haiku["text"] == answer_prompt("haiku").text
+
+
+def _stop_through_the_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: bool):
+    """Stop after 5 deltas, the page opened through jupyter-server-proxy under /user/alice/;
+    (the page's result, the model's tally for that answer)."""
+    require_server_proxy()
+    with (
+        LocalServer(ttft=0.05, tokens_per_second=20, jitter=0) as model,
+        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+    ):
+        app = create_app(Upstream(model.base_url, "kit-sim-1", "unused"))
+        with RelayServer(app) as relay:
+            for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
+                monkeypatch.delenv(name, raising=False)
+            monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
+            monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
+            url = open_url(relay.port, "/", current_jupyter())
+            with page_for(tmp_path) as page:
+                page.set_default_timeout(120_000)
+                page.goto(f"{url}?token={token}")
+                result = page.evaluate(STOP_AFTER, [LONG, 5, request])
+                for _ in range(1500):  # the whole answer takes 6.7 s at 20 tokens/s
+                    if model.live_streams == 0:
+                        break
+                    time.sleep(0.01)
+                tally = model.tokens(app.state.upstream_ids[-1])
+    return result, tally
+
+
+def test_through_jupyter_server_proxy_the_abort_alone_does_not_stop_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What jupyter-server-proxy 4.6 does with a browser's hang-up: it reads the relay's answer
+    to its end, so the relay never sees its client leave and the model writes every token."""
+    result, tally = _stop_through_the_proxy(tmp_path, monkeypatch, request=False)
+    assert result["state"] == "stopped" and not result["stopSent"]
+    assert not tally["client_left"] and tally["generated"] == 133, (tally, result)
+
+
+def test_through_jupyter_server_proxy_stops_own_request_stops_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The cure that works behind any proxy: Stop POSTs api/stop/{id} (the id from the `start`
+    event) and the relay closes the model's stream. Without it this test fails (133 tokens)."""
+    result, tally = _stop_through_the_proxy(tmp_path, monkeypatch, request=True)
+    assert result["state"] == "stopped" and result["stopSent"] and result["answerId"]
+    assert tally["client_left"], (tally, result)
+    assert tally["generated_before_client_left"] - result["deltas"] <= 2, (tally, result)
 
 
 def test_the_lesson_runs_in_jupyterlab_and_its_page_opens_through_the_lab(tmp_path: Path) -> None:
