@@ -21,8 +21,9 @@ them, and ``view.report()`` gives the plain-text result to print.
 ``LiveTokenView(markdown=True)`` shows the answer as Markdown instead, through
 ``helpers.markdown_stream.IncrementalMarkdown`` (safe HTML, rendered as it grows) and sends only
 what changed: each finished block becomes its own small HTML widget, sent once and never again,
-and a redraw updates only the widget of the last, still-open block. Off by default: lesson 4
-shows the raw text first, one widget whose whole text is set on every redraw.
+and a redraw updates only the widget of the last, still-open block. A block that finishes moves
+to its own widget in one update of the box (never shown twice, nor missing, for a moment). Off by
+default: lesson 4 shows the raw text first, one widget whose whole text is set on every redraw.
 
 The view is an explicit state machine::
 
@@ -132,8 +133,9 @@ class LiveTokenView:
             self._fed = 0  # how much of timing.text the renderer has seen
             self._fence_pieces: list[widgets.HTML] = []  # an open fence's frozen pieces
             self._fence_frozen = 0  # characters of its (escaped) code in those pieces
-            self._open_block = self._block_widget("")
-            self._open_block.add_class("kit-md-open")
+            self._pages: list[widgets.VBox] = []  # full pages of finished blocks
+            self._loose: list[widgets.HTML] = []  # finished blocks (or pieces) not in a page yet
+            self._open_block = self._block_widget("", is_open=True)
             self.text = widgets.VBox([self._open_block], layout=widgets.Layout(width="100%"))
             self.text.add_class("kit-markdown")
         else:
@@ -179,42 +181,72 @@ class LiveTokenView:
         self.metrics.value = html.escape(line)
 
     @staticmethod
-    def _block_widget(value: str) -> widgets.HTML:
-        block = widgets.HTML(value, layout=widgets.Layout(width="100%", margin="0"))
-        block.add_class("kit-md-block")
-        return block
+    def _block_widget(value: str, is_open: bool = False) -> widgets.HTML:
+        classes = ("kit-md-block", "kit-md-open") if is_open else ("kit-md-block",)
+        # the classes go in the widget's first message: it is shown complete, never restyled
+        return widgets.HTML(
+            value, layout=widgets.Layout(width="100%", margin="0"), _dom_classes=classes
+        )
 
     def _redraw_markdown(self) -> None:
         """Feed what arrived since the last redraw; send new blocks once, then the open block.
 
-        A finished block gets its own widget (one comm_open carrying its HTML, never updated)
-        and joins a page of at most BLOCKS_PER_PAGE blocks, whose children list (model ids, ~50
-        bytes each) is sent again; the open block's widget gets its new HTML only when it
-        changed. An open code fence grows in pieces: every FENCE_PIECE characters of code
+        A finished block gets its own widget (one comm_open carrying its HTML, never updated).
+        When blocks finish, the move from the open widget to their own is one message: the new
+        block widgets and a new open widget are sent first (not shown yet), then one update of
+        the box's children puts them where the old open widget was, which then closes. So no
+        moment shows a finished block twice (in its widget and still in the open one) or not at
+        all (in neither); two updates, of the box and of the open widget, would each show one of
+        those between them. Otherwise the open widget gets its new HTML only when it changed.
+
+        The box holds pages of BLOCKS_PER_PAGE finished blocks, then the blocks not yet in a
+        page, then the open widget; its children list (model ids, ~50 bytes each) is sent again
+        at each move, so every BLOCKS_PER_PAGE blocks the loose ones go into a new page, in the
+        same update. An open code fence grows in pieces: every FENCE_PIECE characters of code
         become a widget of their own (a <pre> without the margin between pieces), so a redraw
-        sends only the last piece; once the fence closes its pieces give way to the block. The
-        final redraw ends the renderer: the open block's widget shows the text as it really
-        is, and stays.
+        sends only the last piece; once the fence closes, its pieces give way to the block, in
+        the same one update. The final redraw ends the renderer: the open widget shows the text
+        as it really is, and stays.
         """
         text = self.timing.text
         update = self._renderer.feed(text[self._fed :])
         self._fed = len(text)
         added, open_html, fence = update.added, update.open_html, update.open_fence
-        if self.state in FINAL_STATES and not self._renderer.ended:
+        final = self.state in FINAL_STATES and not self._renderer.ended
+        if final:
             ending = self._renderer.end().added or [""]  # what was open, exactly as sent
             added, open_html, fence = [*added, *ending[:-1]], ending[-1], None
-            self._open_block.remove_class("kit-md-open")
-        if fence is None and self._fence_pieces:
-            self._drop_fence_pieces()
-        for block in added:
-            self._append_block(self._block_widget(block))
+        dropped: list[widgets.HTML] = []
+        if fence is None and self._fence_pieces:  # the fence closed: its pieces give way
+            dropped, self._fence_pieces, self._fence_frozen = self._fence_pieces, [], 0
+        new = [self._block_widget(block) for block in added]
         if fence is not None:
-            open_html = self._grow_fence(*fence)
-        if open_html != self._open_block.value:
-            self._open_block.value = open_html
+            pieces, open_html = self._grow_fence(*fence)
+            new += pieces
+        if not new and not dropped:
+            with self._open_block.hold_sync():  # one message, whatever changed
+                if final:
+                    self._open_block.remove_class("kit-md-open")
+                if open_html != self._open_block.value:
+                    self._open_block.value = open_html
+            return
+        old_open = self._open_block
+        self._open_block = self._block_widget(open_html, is_open=not final)
+        gone = {id(block) for block in dropped}
+        self._loose = [block for block in self._loose if id(block) not in gone] + new
+        if not self._fence_pieces and len(self._loose) > BLOCKS_PER_PAGE:  # pieces stay loose
+            page = widgets.VBox(self._loose[:BLOCKS_PER_PAGE], layout=widgets.Layout(width="100%"))
+            page.add_class("kit-md-page")
+            self._pages.append(page)
+            self._loose = self._loose[BLOCKS_PER_PAGE:]
+        self.text.children = (*self._pages, *self._loose, self._open_block)  # the one update
+        for block in (old_open, *dropped):
+            block.close()
 
-    def _grow_fence(self, start: str, code: str, end: str) -> str:
-        """Freeze whole lines of an open fence into pieces; return the HTML of the last piece."""
+    def _grow_fence(self, start: str, code: str, end: str) -> tuple[list[widgets.HTML], str]:
+        """Freeze whole lines of an open fence into new piece widgets (returned, not shown yet);
+        also return the HTML of the last, open piece."""
+        pieces = []
         while len(code) - self._fence_frozen > FENCE_PIECE:
             cut = code.rfind("\n", self._fence_frozen, self._fence_frozen + FENCE_PIECE) + 1
             if cut <= self._fence_frozen:
@@ -222,60 +254,35 @@ class LiveTokenView:
             margin = "margin-bottom: 0" if not self._fence_pieces else "margin: 0"
             piece = _restyle_pre(start, margin) + code[self._fence_frozen : cut] + end
             self._fence_pieces.append(self._block_widget(piece))
-            self._append_block(self._fence_pieces[-1])
+            pieces.append(self._fence_pieces[-1])
             self._fence_frozen = cut
         if not self._fence_pieces:
-            return start + code + end
-        return _restyle_pre(start, "margin-top: 0") + code[self._fence_frozen :] + end
-
-    def _drop_fence_pieces(self) -> None:
-        pieces = {id(piece) for piece in self._fence_pieces}
-        pages = []
-        for page in self.text.children[:-1]:
-            kept = tuple(block for block in page.children if id(block) not in pieces)
-            if kept != page.children:
-                page.children = kept
-            if kept:
-                pages.append(page)
-            else:
-                page.close()
-        if len(pages) != len(self.text.children) - 1:
-            self.text.children = (*pages, self._open_block)
-        for piece in self._fence_pieces:
-            piece.close()
-        self._fence_pieces, self._fence_frozen = [], 0
-
-    def _append_block(self, block: widgets.HTML) -> None:
-        """A finished block joins a page of BLOCKS_PER_PAGE: a children list resent stays short."""
-        pages = self.text.children[:-1]
-        if pages and len(pages[-1].children) < BLOCKS_PER_PAGE:
-            pages[-1].children = (*pages[-1].children, block)
-            return
-        page = widgets.VBox([block], layout=widgets.Layout(width="100%"))
-        page.add_class("kit-md-page")
-        self.text.children = (*pages, page, self._open_block)
+            return pieces, start + code + end
+        return pieces, _restyle_pre(start, "margin-top: 0") + code[self._fence_frozen :] + end
 
     def markdown_blocks(self) -> list[widgets.HTML]:
         """The block widgets in order, the open (or last) one included ([] without markdown)."""
         if not self.markdown:
             return []
-        pages = self.text.children[:-1]
-        return [*(block for page in pages for block in page.children), self._open_block]
+        paged = [block for page in self._pages for block in page.children]
+        return [*paged, *self._loose, self._open_block]
 
     def _reset_markdown(self) -> None:
         if not self.markdown:
             return
         self._renderer = IncrementalMarkdown(allow_images=self.allow_images)
         self._fed = 0
+        old = [*self._pages, *self.markdown_blocks()[:-1]]
         self._fence_pieces, self._fence_frozen = [], 0
-        for page in self.text.children[:-1]:
-            for block in page.children:
-                block.close()
-            page.close()
-        self._open_block.value = ""
-        if "kit-md-open" not in self._open_block._dom_classes:
-            self._open_block.add_class("kit-md-open")
+        self._pages, self._loose = [], []
+        if "kit-md-open" not in self._open_block._dom_classes:  # the last run's last block
+            old.append(self._open_block)
+            self._open_block = self._block_widget("", is_open=True)
+        else:
+            self._open_block.value = ""
         self.text.children = (self._open_block,)
+        for widget in old:
+            widget.close()
 
     def request_redraw(self) -> None:
         """Redraw now if the last redraw is ``throttle`` old, else once it is (one pending max)."""

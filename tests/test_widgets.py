@@ -10,6 +10,7 @@ import json
 import time
 
 import comm
+import ipywidgets as widgets
 import pytest
 from openai import AsyncOpenAI
 
@@ -273,19 +274,87 @@ def test_markdown_blocks_are_sent_once_and_only_the_open_block_is_redrawn():
                 if id(block) not in values:
                     values[id(block)] = Changes([block.value])
                     block.observe(values[id(block)].append_change, names="value")
-            for page in view.text.children[:-1]:
-                if id(page) not in values:
+            for page in view.text.children:
+                if isinstance(page, widgets.Box) and id(page) not in values:
                     values[id(page)] = Changes()
                     page.observe(watch_blocks, names="children")
 
         view.text.observe(watch_blocks, names="children")
-        await view.run(lambda: pieces(MARKDOWN, 2, 0.001))
+        await view.run(lambda: pieces(MARKDOWN * 4, 2, 0.001))  # 24 blocks: a page and more
         return view
 
     view = asyncio.run(main())
+    assert view._pages and view._loose  # a page of BLOCKS_PER_PAGE, and blocks after it
     for block in view.markdown_blocks()[:-1]:
         assert values[id(block)] == [block.value], "a finished block was sent again"
     assert view.redraws > 20 and view._renderer.ended
+
+
+class Frontend:
+    """What a browser's widget manager holds, message by message (comm_open, update, close),
+    and what the view shows after each: the HTML of its blocks in order, the boxes resolved."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.models: dict[str, dict] = {}
+        self.shown: list[str] = []  # after each message
+        self.redraws: list[int] = []  # len(self.shown) when a redraw ended
+        self.view: LiveTokenView | None = None
+        frontend = self
+
+        def publish_msg(comm_, msg_type, data=None, metadata=None, buffers=None, **keys):
+            if msg_type == "comm_open":
+                frontend.models[comm_.comm_id] = dict(data["state"])
+            elif msg_type == "comm_msg" and data.get("method") == "update":
+                frontend.models[comm_.comm_id].update(data["state"])
+            elif msg_type == "comm_close":
+                frontend.models.pop(comm_.comm_id, None)
+            if frontend.view is not None:
+                frontend.shown.append(frontend.html(frontend.view.text.model_id))
+
+        monkeypatch.setattr(comm.DummyComm, "publish_msg", publish_msg)
+
+    def html(self, model_id: str) -> str:
+        state = self.models[model_id]
+        if "children" not in state:
+            return state["value"]
+        return "".join(self.html(child.removeprefix("IPY_MODEL_")) for child in state["children"])
+
+    def watch(self, view: LiveTokenView) -> None:
+        self.view = view
+        redraw = view.redraw
+
+        def redraw_and_mark() -> None:
+            redraw()
+            self.redraws.append(len(self.shown))
+
+        view.redraw = redraw_and_mark
+
+
+def test_markdown_a_finished_block_moves_to_its_own_widget_in_one_message(monkeypatch):
+    """Between two redraws the page shows the first redraw's blocks or the second's, never a
+    mix: a finished block never shows twice (in its new widget and still in the open one) nor
+    not at all. (The browser test samples a real JupyterLab after each kernel message too.)"""
+    frontend = Frontend(monkeypatch)
+    code = "".join(f"    value_{i} = compute({i})\n" for i in range(300))  # pieces while open
+    answer = f"{MARKDOWN}\n\n- a list\n- open while\n\nthe next line grows\n\n"
+    answer += f"```python\n{code}```\n\n" + "\n\n".join(f"Paragraph {i}." for i in range(40))
+
+    async def main():
+        view = LiveTokenView(throttle=0.0, markdown=True)
+        frontend.watch(view)
+        await view.run(lambda: pieces(answer, 5, 0.0002))
+        return view
+
+    view = asyncio.run(main())
+    assert shown_html(view) == render_markdown(answer) == frontend.shown[-1]
+    assert len(view._pages) >= 2 and len(frontend.redraws) > 100
+    at_redraw = [frontend.shown[end - 1] for end in frontend.redraws]
+    for before, after, start, end in zip(
+        at_redraw, at_redraw[1:], frontend.redraws, frontend.redraws[1:], strict=False
+    ):
+        for shown in frontend.shown[start:end]:
+            assert shown in (before, after), "a redraw showed a state between two states"
+    assert {shown for shown in frontend.shown[frontend.redraws[0] :]} <= set(at_redraw)
 
 
 def test_markdown_messages_stay_small_while_the_plain_view_resends_everything(monkeypatch):
