@@ -70,8 +70,9 @@ SCRIPT = (
     "Links: [the docs](https://example.com/docs), [click me](javascript:window\x00.kitXss=2) "
     "and <javascript:window.kitXss=3>. Raw HTML stays text: "
     '<img src=x onerror="window.kitXss=1"> and <script>window.kitXss=4</script>.\n\n'
-    "The end."
-)
+    + "".join(f"Note {n}: one more short paragraph.\n\n" for n in range(1, 9))
+    + "The end."
+)  # 19 blocks: the first 16 go into a page (one update, as every move) while it streams
 ANSWER = SCRIPT.replace("\x00", "")
 
 
@@ -215,6 +216,7 @@ DOM_NOW = r"""() => {
     openPreCode: open ? Array.from(open.querySelectorAll('pre > code'), (e) => e.textContent) : [],
     openRows: open ? Array.from(open.querySelectorAll('tr'), (e) => e.innerText) : [],
     openLinks: open ? open.querySelectorAll('a').length : 0,
+    pages: all('.kit-md-page').length,
     pres: all('pre > code').map((e) => e.textContent),
     tags: all('*').map((e) => e.tagName.toLowerCase()),
     hrefs: all('a').map((a) => a.getAttribute('href')),
@@ -375,7 +377,8 @@ def test_markdown_view_in_jupyterlab_shows_each_state_once_and_safely(tmp_path: 
     final.feed(ANSWER)
     final.end()
     assert "".join(final.blocks) == final_html
-    assert dom["contents"] == final.blocks
+    assert dom["contents"] == final.blocks and len(final.blocks) == 19
+    assert dom["pages"] == 1  # the first 16 blocks went into a page (in the same one update)
     assert samples[-1]["text"] == text_content(final_html) == states[-1]
     for tag in ("h1", "h2", "ul", "ol", "li", "table", "th", "td", "pre", "blockquote", "em"):
         assert tag in dom["tags"], tag
