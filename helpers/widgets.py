@@ -41,6 +41,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from helpers.markdown_stream import IncrementalMarkdown
 from helpers.timing import StreamTiming, atimed_stream, format_ms, format_s, text_of_result
@@ -133,6 +134,9 @@ class LiveTokenView:
             self._fed = 0  # how much of timing.text the renderer has seen
             self._fence_pieces: list[widgets.HTML] = []  # an open fence's frozen pieces
             self._fence_frozen = 0  # characters of its (escaped) code in those pieces
+            self._block_layout = widgets.Layout(width="100%", margin="0")
+            self._block_style = HTMLStyle()
+            self._page_layout = widgets.Layout(width="100%")
             self._pages: list[widgets.VBox] = []  # full pages of finished blocks
             self._loose: list[widgets.HTML] = []  # finished blocks (or pieces) not in a page yet
             self._open_block = self._block_widget("", is_open=True)
@@ -180,12 +184,12 @@ class LiveTokenView:
             line += f" · {type(self.error).__name__}: {self.error}"
         self.metrics.value = html.escape(line)
 
-    @staticmethod
-    def _block_widget(value: str, is_open: bool = False) -> widgets.HTML:
+    def _block_widget(self, value: str, is_open: bool = False) -> widgets.HTML:
         classes = ("kit-md-block", "kit-md-open") if is_open else ("kit-md-block",)
-        # the classes go in the widget's first message: it is shown complete, never restyled
+        # the classes go in the widget's first message: it is shown complete, never restyled;
+        # one Layout and one style for all blocks: none is sent (or left open) per block
         return widgets.HTML(
-            value, layout=widgets.Layout(width="100%", margin="0"), _dom_classes=classes
+            value, layout=self._block_layout, style=self._block_style, _dom_classes=classes
         )
 
     def _redraw_markdown(self) -> None:
@@ -235,7 +239,7 @@ class LiveTokenView:
         gone = {id(block) for block in dropped}
         self._loose = [block for block in self._loose if id(block) not in gone] + new
         if not self._fence_pieces and len(self._loose) > BLOCKS_PER_PAGE:  # pieces stay loose
-            page = widgets.VBox(self._loose[:BLOCKS_PER_PAGE], layout=widgets.Layout(width="100%"))
+            page = widgets.VBox(self._loose[:BLOCKS_PER_PAGE], layout=self._page_layout)
             page.add_class("kit-md-page")
             self._pages.append(page)
             self._loose = self._loose[BLOCKS_PER_PAGE:]

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 import pytest
 from openai import AsyncOpenAI
 
-from helpers.markdown_stream import render_markdown
+from helpers.markdown_stream import IncrementalMarkdown, render_markdown
 from helpers.server import LocalServer
 from helpers.timing import StreamTiming
 from helpers.widgets import LiveTokenView, RaceView, metrics_text, text_html
@@ -258,6 +258,12 @@ def test_markdown_view_ends_equal_to_the_whole_render_and_is_safe():
     assert view.report().startswith(MARKDOWN)
 
 
+def IncrementalMarkdown_blocks(text: str) -> list[str]:
+    renderer = IncrementalMarkdown()
+    renderer.feed(text)
+    return [*renderer.blocks, *renderer.end().added]
+
+
 class Changes(list):
     def append_change(self, change) -> None:
         self.append(change["new"])
@@ -355,6 +361,24 @@ def test_markdown_a_finished_block_moves_to_its_own_widget_in_one_message(monkey
         for shown in frontend.shown[start:end]:
             assert shown in (before, after), "a redraw showed a state between two states"
     assert {shown for shown in frontend.shown[frontend.redraws[0] :]} <= set(at_redraw)
+
+
+def test_markdown_widgets_replaced_or_dropped_are_closed(monkeypatch):
+    """Each move replaces the open widget and a closed fence drops its pieces: those close, and
+    no Layout is made per block, so the kernel holds only the widgets on show."""
+    from ipywidgets.widgets.widget import _instances
+
+    code = "".join(f"    value_{i} = compute({i})\n" for i in range(300))
+    answer = f"{MARKDOWN}\n\n```python\n{code}```\n\n" + "\n\n".join(
+        f"Paragraph {i}." for i in range(40)
+    )
+    before = set(_instances)
+    view = LiveTokenView(throttle=0.0, markdown=True)
+    fresh = len(set(_instances) - before)  # the view's own widgets, one open block among them
+    asyncio.run(view.run(lambda: pieces(answer, 5)))
+    kept = len(set(_instances) - before)
+    assert kept == fresh + len(view.markdown_blocks()) - 1 + len(view._pages)
+    assert len(view.markdown_blocks()) == len(IncrementalMarkdown_blocks(answer)) > 40
 
 
 def test_markdown_messages_stay_small_while_the_plain_view_resends_everything(monkeypatch):
