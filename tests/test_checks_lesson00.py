@@ -80,3 +80,34 @@ def test_exercise_2_fails_when_a_stream_without_newline_has_no_line():
         return None
 
     assert_fails(lesson00.check_exercise_2(needs_newline), 2, "One line only.")
+
+
+def test_exercise_1_passes_an_answer_that_stops_at_the_first_later_piece():
+    """Arrivals come in time order, so a loop may stop at the first piece after `moment`."""
+
+    def until_later(arrivals, moment):
+        shown = []
+        for arrived, text in arrivals:
+            if arrived > moment:
+                break
+            shown.append(text)
+        return "".join(shown)
+
+    assert_passes(lesson00.check_exercise_1(until_later), 1)
+
+
+def test_exercise_2_passes_an_answer_that_searches_the_joined_text():
+    """Another right way: join as you go and look for the first newline with str.find."""
+
+    def by_find(arrivals):
+        text = ""
+        for arrived, piece in arrivals:
+            text += piece
+            cut = text.find("\n")
+            if cut >= 0:
+                return arrived, text[:cut]
+        if not arrivals:
+            return None
+        return arrivals[-1][0], text
+
+    assert_passes(lesson00.check_exercise_2(by_find), 2)
