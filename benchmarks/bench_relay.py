@@ -1,7 +1,7 @@
 """What does lesson 13's relay add to each token? (A benchmark that prints figures.)
 
 The same prompt read by the same raw client (helpers.reads.timed_reads) directly from the kit's
-server and through the relay (helpers.relay: FastAPI's SSE, the async openai SDK, delta/done/
+server and through the relay (helpers.relay: FastAPI's SSE, the async openai SDK, start/delta/done/
 error), alternately, round after round, so a noisy neighbour hits both alike. The simulated
 model's tokens are due at fixed times after the request arrives (jitter 0), so token i arriving
 later through the relay than directly is the relay's doing.
