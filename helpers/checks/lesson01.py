@@ -7,28 +7,24 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_right
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from functools import partial
 from itertools import accumulate
 
-from helpers.checks import call, failed, passed, with_args_tuple
+from helpers.checks import (
+    call,
+    drain,
+    drain_counted,
+    failed,
+    names_used,
+    outcome,
+    passed,
+    with_args_tuple,
+)
 
 _call = partial(call, show_call=with_args_tuple)  # a crash's message shows the arguments
 
 LIBRARY = {"parse_chunk_size", "ChunkedDecoder"}  # helpers.chunked: what exercises 1 and 3 build
-
-
-def _library_used(fn: Callable[..., object]) -> str | None:
-    """The first helpers.chunked name the learner's function (or one inside it) uses."""
-    pending = [getattr(fn, "__code__", None)]
-    while pending:
-        code = pending.pop()
-        if code is None:
-            continue
-        if used := LIBRARY & {*code.co_names, *code.co_freevars}:
-            return sorted(used)[0]
-        pending += [const for const in code.co_consts if hasattr(const, "co_names")]
-    return None
 
 
 # Exercise 1: a size line read strictly (RFC 9112 section 7.1: chunk-size = 1*HEXDIG, then
@@ -60,7 +56,7 @@ CLOSED_LINES = [  # readline() returns a line without b"\n" only when the server
 
 def check_exercise_1(parse_size_line: Callable[[bytes], int]) -> str:
     """Exercise 1: a chunk-size line parsed strictly; a closed connection is not a size."""
-    if helper := _library_used(parse_size_line):
+    if helper := names_used(parse_size_line, LIBRARY):
         return failed(1, f"parse_size_line uses helpers.chunked.{helper}, the library version of "
                          "this exercise: check the bytes yourself")
     for line, want in GOOD_SIZE_LINES:
@@ -70,21 +66,19 @@ def check_exercise_1(parse_size_line: Callable[[bytes], int]) -> str:
         if result != want:
             return failed(1, f"for {line!r} expected {want}, got {result!r}")
     for line, what in BAD_SIZE_LINES:
-        try:
-            result = parse_size_line(line)
-        except ValueError:
+        result, error = outcome(parse_size_line, line)
+        if isinstance(error, ValueError):
             continue
-        except Exception as error:
+        if error:
             return failed(1, f"{line!r} ({what}) should raise ValueError, not "
                              f"{type(error).__name__}: {error}")
         return failed(1, f"{line!r} has {what}: it must raise ValueError, you returned "
                          f"{result!r} (int(x, 16) accepts it; check the digits yourself)")
     for line, when in CLOSED_LINES:
-        try:
-            result = parse_size_line(line)
-        except ConnectionError:
+        result, error = outcome(parse_size_line, line)
+        if isinstance(error, ConnectionError):
             continue
-        except Exception as error:
+        if error:
             return failed(1, f"{line!r} is what readline() returns when the server closed {when}: "
                              f"raise ConnectionError, not {type(error).__name__}")
         return failed(1, f"{line!r} (the server closed {when}) must raise ConnectionError, you "
@@ -97,19 +91,6 @@ MESSAGES = [{"delta": "Hel"}, {"delta": "lo, "}, {"delta": "café"}, {"delta": "
 
 def _split_every(data: bytes, size: int) -> list[bytes]:
     return [data[i : i + size] for i in range(0, len(data), size)]
-
-
-class _Reads:
-    """The reads, handed over one at a time as a socket would; counts how many were taken."""
-
-    def __init__(self, reads: list[bytes]) -> None:
-        self.reads = reads
-        self.taken = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for data in self.reads:
-            self.taken += 1
-            yield data
 
 
 def _reads_needed(reads: list[bytes]) -> list[int]:
@@ -125,19 +106,7 @@ def _frame_all(
 ) -> tuple[list[tuple[dict, int]], Exception | None, str | None]:
     """Run the learner's framer over `reads`: each message with the reads taken when it came
     out, the exception that ended it (if any), or a failure message."""
-    source = _Reads(reads)
-    result, error = _call(2, frame_json_lines, source)
-    if error:
-        return [], None, error
-    got: list[tuple[dict, int]] = []
-    try:
-        for message in result:
-            got.append((message, source.taken))
-    except NotImplementedError:
-        return got, None, failed(2, "frame_json_lines still raises NotImplementedError")
-    except Exception as raised:
-        return got, raised, None
-    return got, None, None
+    return drain_counted(2, frame_json_lines, reads, show_call=with_args_tuple)
 
 
 def check_exercise_2(frame_json_lines: Callable[[Iterable[bytes]], Iterable[dict]]) -> str:
@@ -276,15 +245,8 @@ def _read_all(
     result, error = _call(3, read_chunked, wire)
     if error:
         return [], wire, None, error
-    got: list[tuple[bytes, int]] = []
-    try:
-        for payload in result:
-            got.append((payload, wire.waited_for))
-    except NotImplementedError:
-        return got, wire, None, failed(3, "read_chunked still raises NotImplementedError")
-    except Exception as raised:
-        return got, wire, raised, None
-    return got, wire, None, None
+    got, raised, failure = drain(3, result, "read_chunked", lambda: wire.waited_for)
+    return got, wire, raised, failure
 
 
 def _check_payloads_on_time(got: list[tuple[bytes, int]], segments: list[bytes]) -> str | None:
@@ -303,7 +265,7 @@ def _check_payloads_on_time(got: list[tuple[bytes, int]], segments: list[bytes])
 def check_exercise_3(read_chunked: Callable[[Wire], Iterable[bytes]]) -> str:
     """Exercise 3: payloads yielded as their frames arrive; strict about the framing; a close
     before the final blank line is a ConnectionError; trailers read; nothing read past the end."""
-    if helper := _library_used(read_chunked):
+    if helper := names_used(read_chunked, LIBRARY):
         return failed(3, f"read_chunked uses helpers.chunked.{helper}, the library version of "
                          "this exercise: read the frames yourself, with your parse_size_line")
     for body, want in ((GOOD_BODY, [b"Hello", b", \r\nworld", b"z" * 26]),

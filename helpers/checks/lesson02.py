@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import codecs
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 
-from helpers.checks import call, failed, passed
+from helpers.checks import call, drain_counted, failed, names_used, outcome, passed
 from helpers.sse import ServerSentEvent, SSEDecoder
 
 
@@ -20,20 +20,6 @@ def decode_all(stream: bytes) -> list[ServerSentEvent]:
     """What a spec-following reader dispatches for a whole stream."""
     decoder = SSEDecoder()
     return decoder.feed(stream) + decoder.close()
-
-
-def _helper_used(fn: Callable[..., object], helpers: set[str]) -> str | None:
-    """The first of `helpers` the learner's function (or a function inside it) names: the
-    exercise is to write what that helper does."""
-    pending = [getattr(fn, "__code__", None)]
-    while pending:
-        code = pending.pop()
-        if code is None:
-            continue
-        if used := helpers & {*code.co_names, *code.co_freevars}:
-            return sorted(used)[0]
-        pending += [const for const in code.co_consts if hasattr(const, "co_names")]
-    return None
 
 
 # --------------------------------------------------------------------------- exercise 1
@@ -62,7 +48,7 @@ BAD_FIELDS: list[dict[str, str]] = [
 def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
     """Exercise 1: an event the reader gets back exactly (data's line breaks as LF), ending with
     its blank line; a line break in `event` or `id` is refused."""
-    if helper := _helper_used(format_sse, {"format_event", "format_comment"}):
+    if helper := names_used(format_sse, {"format_event", "format_comment"}):
         return failed(1, f"format_sse calls helpers.sse.{helper}, the answer this exercise asks "
                          "you to write: build the lines yourself")
     for data, fields in FORMAT_CASES:
@@ -80,11 +66,10 @@ def check_exercise_1(format_sse: Callable[..., bytes]) -> str:
                              f"{got}, expected {want}")
     for fields in BAD_FIELDS:
         ((name, value),) = fields.items()
-        try:
-            encoded = format_sse("x", **fields)
-        except ValueError:
+        encoded, error = outcome(format_sse, "x", **fields)
+        if isinstance(error, ValueError):
             continue
-        except Exception as error:
+        if error:
             return failed(1, f"{name}={value!r} (a line break) should raise ValueError, not "
                              f"{error!r}")
         return failed(1, f"{name}={value!r} contains a line break, which would end the field "
@@ -126,7 +111,7 @@ def check_exercise_2(
 ) -> str:
     """Exercise 2: (event type, data) pairs exactly as a spec-following reader sees them, and
     the last event ID it would send on reconnecting (committed at blank lines only)."""
-    if helper := _helper_used(parse_sse, {"SSEDecoder", "OpenAISSEDecoder", "decode_all"}):
+    if helper := names_used(parse_sse, {"SSEDecoder", "OpenAISSEDecoder", "decode_all"}):
         return failed(2, f"parse_sse uses {helper}, a decoder that already does this exercise: "
                          "parse the lines yourself")
     for text in PARSE_CASES:
@@ -148,19 +133,6 @@ def check_exercise_2(
 
 
 # --------------------------------------------------------------------------- exercise 3
-
-
-class _Reads:
-    """The reads, handed over one at a time as a socket would; counts how many were taken."""
-
-    def __init__(self, reads: list[bytes]) -> None:
-        self.reads = reads
-        self.taken = 0
-
-    def __iter__(self) -> Iterator[bytes]:
-        for data in self.reads:
-            self.taken += 1
-            yield data
 
 
 def lines_as_they_complete(reads: list[bytes]) -> list[tuple[str, int]]:
@@ -207,17 +179,10 @@ def check_exercise_3(sse_lines: Callable[[Iterable[bytes]], Iterable[str]]) -> s
     """Exercise 3: the lines of an event stream, each out as soon as it is complete."""
     for name, reads in LINE_CASES:
         want = lines_as_they_complete(reads)
-        source = _Reads(reads)
-        result, error = call(3, sse_lines, source)
+        got, raised, error = drain_counted(3, sse_lines, reads)
         if error:
             return error
-        got: list[tuple[str, int]] = []
-        try:
-            for line in result:
-                got.append((line, source.taken))
-        except NotImplementedError:
-            return failed(3, "sse_lines still raises NotImplementedError")
-        except Exception as raised:
+        if raised:
             return failed(3, f"{name} {reads!r}: {type(raised).__name__}: {raised}")
         lines = [line for line, _taken in got]
         want_lines = [line for line, _needed in want]

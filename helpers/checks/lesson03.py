@@ -26,7 +26,7 @@ import httpx2
 import openai
 from openai import OpenAI
 
-from helpers.checks import call, failed, passed
+from helpers.checks import Counted, call, drain, failed, passed
 from helpers.recordings import recording_bytes
 from helpers.server import LocalServer
 from helpers.server.model.simulated import MODEL_ID, answer_prompt
@@ -109,27 +109,18 @@ def _deltas(body: bytes) -> list[tuple[str, int]]:
     return deltas
 
 
-class _Taken:
+class _Taken(Counted):
     """The SDK's stream as the learner gets it, counting the events taken from it (close() and
     `with` pass through to the stream)."""
 
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.taken = 0
-
-    def __iter__(self) -> Iterator[Any]:
-        for event in self.stream:
-            self.taken += 1
-            yield event
-
     def close(self) -> None:
-        self.stream.close()
+        self.items.close()
 
     def __enter__(self) -> _Taken:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.stream.close()
+        self.items.close()
 
 
 def _run_1(stream_answer: Callable[[Iterable[Any]], Iterable[str]], body: bytes, dropped: bool
@@ -143,15 +134,7 @@ def _run_1(stream_answer: Callable[[Iterable[Any]], Iterable[str]], body: bytes,
     if not isinstance(result, Iterator):
         return [], None, failed(1, f"stream_answer should be a generator that yields the text as "
                                    f"it arrives (use `yield`), not return {result!r}")
-    got: list[tuple[str, int]] = []
-    try:
-        for piece in result:
-            got.append((piece, events.taken))
-    except NotImplementedError:
-        return got, None, failed(1, "stream_answer still raises NotImplementedError")
-    except Exception as raised:
-        return got, raised, None
-    return got, None, None
+    return drain(1, result, "stream_answer", lambda: events.taken)
 
 
 def _pieces_on_time(got: list[tuple[str, int]], deltas: list[tuple[str, int]], what: str
