@@ -26,6 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from ci import skip_or_fail
@@ -96,14 +97,23 @@ def jupyter_server(root: Path) -> Iterator[tuple[subprocess.Popen, str, str, Pat
         stop_process_group(process)
 
 
-def test_both_panels_stream_through_jupyter_server_proxy(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+class ProxiedDemo(NamedTuple):
+    server: LocalServer  # the kit's server
+    port: int  # its port
+    url: str  # the demo page through the proxy, as helpers.jupyter_url computes it
+    token: str  # Jupyter's login token
+
+
+@contextlib.contextmanager
+def demo_through_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **server_settings: float
+) -> Iterator[ProxiedDemo]:
+    """The kit's server and a Jupyter server under /user/alice/, in the environment a kernel of
+    that Jupyter server sees. Skips without Chromium or jupyter-server-proxy."""
     require_chromium()
     require_server_proxy()
-    expected = answer_prompt(PROMPT, seed=0)
     with (
-        LocalServer(ttft=0.2, tokens_per_second=60) as demo_server,
+        LocalServer(**server_settings) as demo_server,
         jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
     ):
         demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
@@ -112,8 +122,17 @@ def test_both_panels_stream_through_jupyter_server_proxy(
             monkeypatch.delenv(name, raising=False)
         monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
         monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
-        assert [s["base_url"] for s in running_servers()] == [BASE_URL]
         url = open_url(demo_port, "/demo", current_jupyter())
+        yield ProxiedDemo(demo_server, demo_port, url, token)
+
+
+def test_both_panels_stream_through_jupyter_server_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = answer_prompt(PROMPT, seed=0)
+    with demo_through_proxy(tmp_path, monkeypatch, ttft=0.2, tokens_per_second=60) as demo:
+        demo_port, url, token = demo.port, demo.url, demo.token
+        assert [s["base_url"] for s in running_servers()] == [BASE_URL]
         assert url.endswith(f"{BASE_URL}proxy/{demo_port}/demo"), url
 
         with chromium_page(tmp_path / "profile") as page:
@@ -154,31 +173,23 @@ def assert_both_panels_streamed(results: tuple[dict, dict, dict], expected) -> N
 def test_lesson_11_experiments_through_jupyter_server_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    require_chromium()
-    require_server_proxy()
     with (
-        LocalServer() as demo_server,
-        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+        demo_through_proxy(tmp_path, monkeypatch) as demo,
+        chromium_page(tmp_path / "profile") as page,
     ):
-        demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
-        for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
-        monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
-        url = open_url(demo_port, "/demo", current_jupyter())
-        with chromium_page(tmp_path / "profile") as page:
-            page.set_default_timeout(120_000)
-            page.goto(f"{url}?token={token}")
-            page.click("#seven-run")
-            seven = page.evaluate("window.demo.lastSeven")
-            page.click("#render-html")
-            as_html = page.evaluate("window.demo.lastRender")
-            page.click("#render-reset")
-            page.click("#render-text")
-            as_text = page.evaluate("window.demo.lastRender")
-            ARTIFACTS.mkdir(exist_ok=True)
-            shot = ARTIFACTS / "demo_lesson11_through_jupyter.png"
-            page.screenshot(path=str(shot), full_page=True)
+        url, token = demo.url, demo.token
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}?token={token}")
+        page.click("#seven-run")
+        seven = page.evaluate("window.demo.lastSeven")
+        page.click("#render-html")
+        as_html = page.evaluate("window.demo.lastRender")
+        page.click("#render-reset")
+        page.click("#render-text")
+        as_text = page.evaluate("window.demo.lastRender")
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / "demo_lesson11_through_jupyter.png"
+        page.screenshot(path=str(shot), full_page=True)
 
     haiku = answer_prompt("haiku", seed=0).text
     assert seven["protocol"] == "http/1.1"
@@ -191,38 +202,30 @@ def test_lesson_11_experiments_through_jupyter_server_proxy(
 def test_lesson_11_drops_and_stop_through_jupyter_server_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    require_chromium()
-    require_server_proxy()
     with (
-        LocalServer() as demo_server,
-        jupyter_server(tmp_path / "jupyter") as (process, _, token, runtime),
+        demo_through_proxy(tmp_path, monkeypatch) as demo,
+        chromium_page(tmp_path / "profile") as page,
     ):
-        demo_port = int(demo_server.base_url.removesuffix("/v1").rsplit(":", 1)[1])
-        for name in ("JUPYTERHUB_SERVICE_PREFIX", "JUPYTER_SERVER_URL"):
-            monkeypatch.delenv(name, raising=False)
-        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(runtime))
-        monkeypatch.setenv("JPY_PARENT_PID", str(process.pid))
-        url = open_url(demo_port, "/demo", current_jupyter())
-        with chromium_page(tmp_path / "profile") as page:
-            page.set_default_timeout(120_000)
-            page.goto(f"{url}?token={token}")
-            # The lesson's console script: the cut arrives as a clean end of the body.
-            dropped = paste(page, snippet("hangs up"))
-            # The lesson's console script for seven streams, through the proxy.
-            rows = page.evaluate(snippet("seven streams"))
-            # "Server hangs up every 10", Ask: EventSource resumes, nothing lost.
-            page.goto(f"{url}?ttft=100&drop=10&auto=1")
-            _, streamed, _ = page.evaluate("window.demo.last")
-            # Ask, then Stop while the fetch() panel writes: the page stops...
-            page.goto(f"{url}?ttft=100&tps=10")
-            page.click("#run")
-            page.wait_for_function("document.querySelector('#fetch .text').textContent.length > 0")
-            page.click("#stop")
-            page.wait_for_function("document.querySelector('#fetch .stats').textContent"
-                                   ".includes('stopped')")  # fmt: skip
-            page.wait_for_timeout(2000)
-            # ...but the server still generates: the proxy did not pass the hang-up on.
-            live_after_stop = demo_server.live_streams
+        url, token = demo.url, demo.token
+        page.set_default_timeout(120_000)
+        page.goto(f"{url}?token={token}")
+        # The lesson's console script: the cut arrives as a clean end of the body.
+        dropped = paste(page, snippet("hangs up"))
+        # The lesson's console script for seven streams, through the proxy.
+        rows = page.evaluate(snippet("seven streams"))
+        # "Server hangs up every 10", Ask: EventSource resumes, nothing lost.
+        page.goto(f"{url}?ttft=100&drop=10&auto=1")
+        _, streamed, _ = page.evaluate("window.demo.last")
+        # Ask, then Stop while the fetch() panel writes: the page stops...
+        page.goto(f"{url}?ttft=100&tps=10")
+        page.click("#run")
+        page.wait_for_function("document.querySelector('#fetch .text').textContent.length > 0")
+        page.click("#stop")
+        page.wait_for_function("document.querySelector('#fetch .stats').textContent"
+                               ".includes('stopped')")  # fmt: skip
+        page.wait_for_timeout(2000)
+        # ...but the server still generates: the proxy did not pass the hang-up on.
+        live_after_stop = demo.server.live_streams
 
     assert [line for line in dropped if "cut short" in line or "rejected" in line] == [
         "body ended cleanly, cut short after: response.output_text.delta"
