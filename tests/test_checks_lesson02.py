@@ -364,12 +364,17 @@ def test_exercise_3_fails_a_crlf_split_across_reads_seen_as_two_endings():
     assert_fails(lesson02.check_exercise_3(no_cr_memory), 3, "a CRLF split across reads")
 
 
-def test_exercise_3_fails_without_the_byte_order_mark_rule():
-    def keeps_bom(reads):  # right in every other way
+def _bom_wrong(*, every_read: bool):
+    """sse_lines right in every way but the byte order mark: kept, or (every_read) dropped at
+    the start of each read, not only at the stream's."""
+
+    def sse_lines(reads):
         decoder = codecs.getincrementaldecoder("utf-8")("replace")
         line, after_cr = "", False
         for data in reads:
             text = decoder.decode(data)
+            if every_read:
+                text = text.removeprefix("\ufeff")
             if not text:
                 continue
             if after_cr:
@@ -381,27 +386,15 @@ def test_exercise_3_fails_without_the_byte_order_mark_rule():
                 line = ""
             line += rest
 
-    assert_fails(lesson02.check_exercise_3(keeps_bom), 3, "byte order mark")
+    return sse_lines
+
+
+def test_exercise_3_fails_without_the_byte_order_mark_rule():
+    assert_fails(lesson02.check_exercise_3(_bom_wrong(every_read=False)), 3, "byte order mark")
 
 
 def test_exercise_3_fails_dropping_a_byte_order_mark_at_every_read():
-    def bom_per_read(reads):  # drops U+FEFF at the start of each read, not only the stream's
-        decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        line, after_cr = "", False
-        for data in reads:
-            text = decoder.decode(data).removeprefix("\ufeff")
-            if not text:
-                continue
-            if after_cr:
-                text = text.removeprefix("\n")
-            after_cr = text.endswith("\r")
-            *complete, rest = re.split(r"\r\n|\r|\n", text)
-            for piece in complete:
-                yield line + piece
-                line = ""
-            line += rest
-
-    assert_fails(lesson02.check_exercise_3(bom_per_read), 3, "after the start")
+    assert_fails(lesson02.check_exercise_3(_bom_wrong(every_read=True)), 3, "after the start")
 
 
 def test_exercise_3_fails_dropping_a_byte_order_mark_at_every_line(solution):
