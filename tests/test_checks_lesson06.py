@@ -23,6 +23,21 @@ def test_exercise_1_passes_reference(solution):
     assert_passes(lesson06.check_exercise_1(solution.row_final_at), 1)
 
 
+def when_counted(rows_closed):
+    """An exercise 1 answer built on a count of the rows a prefix has closed: the arrival of
+    the first piece after which the count reaches `row`. The tests vary only the count."""
+
+    def row_final_at(pieces, arrivals, row):
+        text = ""
+        for piece, moment in zip(pieces, arrivals, strict=True):
+            text += piece
+            if rows_closed(text) >= row:
+                return moment
+        return None
+
+    return row_final_at
+
+
 def test_exercise_1_passes_closing_the_array_by_hand():
     """Another right answer: end the prefix with "]" and parse it strictly."""
 
@@ -36,15 +51,7 @@ def test_exercise_1_passes_closing_the_array_by_hand():
                 pass
         return 0 if not text.strip() else max(0, len(rows_partial(text)) - 1)
 
-    def row_final_at(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            if closed_rows(text) >= row:
-                return moment
-        return None
-
-    assert_passes(lesson06.check_exercise_1(row_final_at), 1)
+    assert_passes(lesson06.check_exercise_1(when_counted(closed_rows)), 1)
 
 
 def rows_partial(text):
@@ -54,66 +61,47 @@ def rows_partial(text):
 def test_exercise_1_fails_section_4s_rule_as_too_late(solution):
     """The old check wanted this (3.0 for the row whose "}" came at 2.0): now it is late."""
 
-    def next_row_begun(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            final, _ = solution.rows_so_far(text)
-            if len(final) >= row:
-                return moment
-        return None
+    def next_row_begun(text):
+        final, _ = solution.rows_so_far(text)
+        return len(final)
 
-    assert_fails(lesson06.check_exercise_1(next_row_begun), 1, "row 1 is finished at 2.0",
-                 "got 3.0", "closing }")
+    assert_fails(lesson06.check_exercise_1(when_counted(next_row_begun)), 1,
+                 "row 1 is finished at 2.0", "got 3.0", "closing }")
 
 
 def test_exercise_1_fails_counting_braces_blindly():
-    def count_braces(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            if text.count("}") >= row:
-                return moment
-        return None
+    def count_braces(text):
+        return text.count("}")
 
-    assert_fails(lesson06.check_exercise_1(count_braces), 1, "row 1 is finished at 0.2",
-                 "got 0.1", "nested")
+    assert_fails(lesson06.check_exercise_1(when_counted(count_braces)), 1,
+                 "row 1 is finished at 0.2", "got 0.1", "nested")
 
 
 def test_exercise_1_fails_a_scanner_that_ignores_escapes():
-    def no_escapes(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            depth, closed, in_string = 0, 0, False
-            for char in text:
-                if char == '"':
-                    in_string = not in_string
-                elif not in_string and char in "[{":
-                    depth += 1
-                elif not in_string and char in "]}":
-                    depth -= 1
-                    closed += char == "}" and depth == 1
-            if closed >= row:
-                return moment
-        return None
+    def no_escapes(text):
+        depth, closed, in_string = 0, 0, False
+        for char in text:
+            if char == '"':
+                in_string = not in_string
+            elif not in_string and char in "[{":
+                depth += 1
+            elif not in_string and char in "]}":
+                depth -= 1
+                closed += char == "}" and depth == 1
+        return closed
 
-    assert_fails(lesson06.check_exercise_1(no_escapes), 1, "'[{\"say\": ", "escaped quote")
+    assert_fails(lesson06.check_exercise_1(when_counted(no_escapes)), 1, "'[{\"say\": ",
+                 "escaped quote")
 
 
 def test_exercise_1_fails_trusting_the_partial_parse():
     """The classic mistake: trusting the partial parse's last row."""
 
-    def as_soon_as_seen(pieces, arrivals, row):
-        text = ""
-        for piece, moment in zip(pieces, arrivals, strict=True):
-            text += piece
-            if text.strip() and len(jiter.from_json(text.encode(), partial_mode=True)) >= row:
-                return moment
-        return None
+    def as_soon_as_seen(text):
+        return len(jiter.from_json(text.encode(), partial_mode=True)) if text.strip() else 0
 
-    assert_fails(lesson06.check_exercise_1(as_soon_as_seen), 1, "row 1 is finished at 2.0",
-                 "got 1.0")
+    assert_fails(lesson06.check_exercise_1(when_counted(as_soon_as_seen)), 1,
+                 "row 1 is finished at 2.0", "got 1.0")
 
 
 # --------------------------------------------------------------------------- exercise 2
