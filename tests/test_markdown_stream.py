@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -66,13 +67,19 @@ XSS = [
 ]
 
 
+def pieces(text: str, cuts: list[int]) -> Iterator[str]:
+    """`text` cut at each of `cuts` that falls within it, in order; the last piece runs to the
+    end (it may be empty)."""
+    last = 0
+    for cut in [*sorted(c for c in set(cuts) if c <= len(text)), len(text)]:
+        yield text[last:cut]
+        last = cut
+
+
 def fed(text: str, cuts: list[int], **options) -> IncrementalMarkdown:
     renderer = IncrementalMarkdown(**options)
-    last = 0
-    for cut in sorted(set(cuts)):
-        renderer.feed(text[last:cut])
-        last = cut
-    renderer.feed(text[last:])
+    for piece in pieces(text, cuts):
+        renderer.feed(piece)
     renderer.end()
     return renderer
 
@@ -206,10 +213,8 @@ def test_an_open_fence_is_drawn_without_the_parser_exactly_as_the_parser_would(
     """While a fence is open its code only grows: the HTML is the opener's around escaped text."""
     text = opener + "\n" + code
     renderer = IncrementalMarkdown()
-    last = 0
-    for cut in [*sorted(c for c in set(cuts) if c <= len(text)), len(text)]:
-        update = renderer.feed(text[last:cut])
-        last = cut
+    for piece in pieces(text, cuts):
+        update = renderer.feed(piece)
         if update.open_fence is None:
             continue
         assert "".join(update.open_fence) == update.open_html
@@ -250,10 +255,8 @@ def test_an_open_table_is_drawn_row_by_row_exactly_as_the_parser_would(
 ):
     text = head + body
     renderer = IncrementalMarkdown()
-    last = 0
-    for cut in [*sorted(c for c in set(cuts) if c <= len(text)), len(text)]:
-        update = renderer.feed(text[last:cut])
-        last = cut
+    for piece in pieces(text, cuts):
+        update = renderer.feed(piece)
         if isinstance(renderer._fast, _OpenTable):
             assert update.open_html == render_markdown(renderer._pending)
     renderer.end()
