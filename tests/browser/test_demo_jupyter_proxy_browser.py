@@ -26,7 +26,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 from ci import skip_or_fail
@@ -126,19 +126,26 @@ def demo_through_proxy(
         yield ProxiedDemo(demo_server, demo_port, url, token)
 
 
+@contextlib.contextmanager
+def logged_in(tmp_path: Path, demo: ProxiedDemo, query: str = "") -> Iterator[Any]:
+    """Chromium on the demo page through the proxy; the token logs the browser in (Jupyter sets
+    its cookie) and the streams then ride on it. `query` adds to the first URL's parameters."""
+    with chromium_page(tmp_path / "profile") as page:
+        page.set_default_timeout(120_000)  # a busy machine: correctness, not speed
+        page.goto(f"{demo.url}?token={demo.token}{query}")
+        yield page
+
+
 def test_both_panels_stream_through_jupyter_server_proxy(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     expected = answer_prompt(PROMPT, seed=0)
     with demo_through_proxy(tmp_path, monkeypatch, ttft=0.2, tokens_per_second=60) as demo:
-        demo_port, url, token = demo.port, demo.url, demo.token
+        demo_port, url = demo.port, demo.url
         assert [s["base_url"] for s in running_servers()] == [BASE_URL]
         assert url.endswith(f"{BASE_URL}proxy/{demo_port}/demo"), url
 
-        with chromium_page(tmp_path / "profile") as page:
-            page.set_default_timeout(120_000)  # a busy machine: correctness, not speed
-            # The token logs the browser in (Jupyter sets its cookie); the streams then ride on it.
-            page.goto(f"{url}?token={token}&auto=1&ttft=200&tps=60")
+        with logged_in(tmp_path, demo, "&auto=1&ttft=200&tps=60") as page:
             assert page.evaluate("window.demo.demoBase()") == f"{BASE_URL}proxy/{demo_port}/demo"
             assert page.evaluate("window.demo.apiBase()") == f"{BASE_URL}proxy/{demo_port}/v1"
             blocking, streamed, fetched = page.evaluate("window.demo.last")
@@ -175,11 +182,8 @@ def test_lesson_11_experiments_through_jupyter_server_proxy(
 ) -> None:
     with (
         demo_through_proxy(tmp_path, monkeypatch) as demo,
-        chromium_page(tmp_path / "profile") as page,
+        logged_in(tmp_path, demo) as page,
     ):
-        url, token = demo.url, demo.token
-        page.set_default_timeout(120_000)
-        page.goto(f"{url}?token={token}")
         page.click("#seven-run")
         seven = page.evaluate("window.demo.lastSeven")
         page.click("#render-html")
@@ -204,20 +208,17 @@ def test_lesson_11_drops_and_stop_through_jupyter_server_proxy(
 ) -> None:
     with (
         demo_through_proxy(tmp_path, monkeypatch) as demo,
-        chromium_page(tmp_path / "profile") as page,
+        logged_in(tmp_path, demo) as page,
     ):
-        url, token = demo.url, demo.token
-        page.set_default_timeout(120_000)
-        page.goto(f"{url}?token={token}")
         # The lesson's console script: the cut arrives as a clean end of the body.
         dropped = paste(page, snippet("hangs up"))
         # The lesson's console script for seven streams, through the proxy.
         rows = page.evaluate(snippet("seven streams"))
         # "Server hangs up every 10", Ask: EventSource resumes, nothing lost.
-        page.goto(f"{url}?ttft=100&drop=10&auto=1")
+        page.goto(f"{demo.url}?ttft=100&drop=10&auto=1")
         _, streamed, _ = page.evaluate("window.demo.last")
         # Ask, then Stop while the fetch() panel writes: the page stops...
-        page.goto(f"{url}?ttft=100&tps=10")
+        page.goto(f"{demo.url}?ttft=100&tps=10")
         page.click("#run")
         page.wait_for_function("document.querySelector('#fetch .text').textContent.length > 0")
         page.click("#stop")
