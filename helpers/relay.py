@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import openai
 import uvicorn
@@ -64,6 +65,7 @@ __all__ = [
     "Ask",
     "GuardBlocked",
     "RelayServer",
+    "StopSignal",
     "Stopped",
     "Upstream",
     "UserTiming",
@@ -198,32 +200,39 @@ class Stopped(Exception):
     """The page asked the relay to stop this answer (`POST api/stop/{id}`)."""
 
 
-async def until_stopped(pieces: AsyncIterator[str], stop: asyncio.Event) -> AsyncIterator[str]:
-    """`pieces`, until `stop` is set: then the wait for the next piece is cancelled at once
-    (which closes the model's stream through `model_text`'s `async with`) and `Stopped` is
-    raised. Racing the two, rather than checking `stop` between pieces, also stops a model that
-    is silent for a while (thinking before its first text)."""
-    stopping = asyncio.ensure_future(stop.wait())
-    piece: asyncio.Future[str] | None = None
-    try:
-        while True:
-            piece = asyncio.ensure_future(anext(pieces))  # type: ignore[arg-type]
-            await asyncio.wait({piece, stopping}, return_when=asyncio.FIRST_COMPLETED)
-            if not piece.done():
-                raise Stopped  # the finally below cancels the wait for the piece
+class StopSignal:
+    """Stop's own request for one answer. `set()` (called by the relay's stop route) cancels the
+    relay's wait for the model's next piece at once, or, between two pieces, the next one."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._waiting: anyio.CancelScope | None = None
+
+    def set(self) -> None:
+        self.requested = True
+        if self._waiting is not None:
+            self._waiting.cancel()
+
+
+async def until_stopped(pieces: AsyncIterator[str], stop: StopSignal) -> AsyncIterator[str]:
+    """`pieces`, until `stop` is set; then `Stopped` is raised. The wait for the next piece runs
+    in its own cancel scope, which `stop.set()` cancels: the cancellation lands inside
+    `model_text`, whose `async with` closes the model's stream, as a hang-up's would. It also
+    stops a model that is silent for a while (thinking before its first text). A scope per
+    piece, entered and left within one step of this generator, costs a few microseconds."""
+    while not stop.requested:
+        with anyio.CancelScope() as waiting:
+            stop._waiting = waiting
             try:
-                text = piece.result()
+                text = await anext(pieces)  # type: ignore[call-overload]
             except StopAsyncIteration:
                 return
-            yield text
-    finally:
-        stopping.cancel()
-        if piece is not None and not piece.done():
-            # Stopped, or the page's hang-up cancelled us mid-wait: CancelledError inside
-            # model_text, whose `async with` closes the model's stream; then its owner may close it.
-            piece.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration, Exception):
-                await piece
+            finally:
+                stop._waiting = None
+        if waiting.cancelled_caught:
+            break
+        yield text
+    raise Stopped
 
 
 class Ask(BaseModel):
@@ -254,7 +263,7 @@ def create_app(
 
     app = FastAPI(lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.upstream_ids = deque(maxlen=100)
-    app.state.answers = answers = {}  # answer id -> its stop Event, while the answer streams
+    app.state.answers = answers = {}  # answer id -> its StopSignal, while the answer streams
 
     async def model_stream(ask: Ask) -> AsyncIterator[tuple[str, AsyncIterator[str]]]:
         """The model's text for this request, closed when the response ends, however it ends.
@@ -267,7 +276,7 @@ def create_app(
         """
         pieces = model_text(app.state.model, upstream, ask.prompt, ids=app.state.upstream_ids)
         answer_id = "ans_" + secrets.token_hex(12)  # unguessable: only its page can stop it
-        answers[answer_id] = stop = asyncio.Event()
+        answers[answer_id] = stop = StopSignal()
         try:
             yield answer_id, until_stopped(pieces, stop)
         finally:

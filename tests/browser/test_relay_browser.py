@@ -208,9 +208,12 @@ def test_the_page_works_through_jupyter_server_proxy(
     assert haiku["state"] == "complete" and haiku["text"] == answer_prompt("haiku").text
 
 
-def _stop_through_the_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: bool):
+def _stop_through_the_proxy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: bool | None
+) -> tuple[dict, dict]:
     """Stop after 5 deltas, the page opened through jupyter-server-proxy under /user/alice/;
-    (the page's result, the model's tally for that answer)."""
+    (the page's result, the model's tally for that answer). `request=None`: no Stop, the page
+    navigates away instead (its pagehide handler is the Stop)."""
     require_server_proxy()
     with (
         LocalServer(ttft=0.05, tokens_per_second=20, jitter=0) as model,
@@ -226,7 +229,13 @@ def _stop_through_the_proxy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, req
             with page_for(tmp_path) as page:
                 page.set_default_timeout(120_000)
                 page.goto(f"{url}?token={token}")
-                result = page.evaluate(STOP_AFTER, [LONG, 5, request])
+                if request is None:
+                    page.evaluate("(p) => { window.relay.ask(p); }", LONG)
+                    page.wait_for_function("window.relay.last.deltas >= 5")
+                    result = page.evaluate("window.relay.last")
+                    page.goto("about:blank")  # pagehide: Stop's request, sent with keepalive
+                else:
+                    result = page.evaluate(STOP_AFTER, [LONG, 5, request])
                 for _ in range(1500):  # the whole answer takes 6.7 s at 20 tokens/s
                     if model.live_streams == 0:
                         break
@@ -254,6 +263,16 @@ def test_through_jupyter_server_proxy_stops_own_request_stops_the_model(
     assert result["state"] == "stopped" and result["stopSent"] and result["answerId"]
     assert tally["client_left"], (tally, result)
     assert tally["generated_before_client_left"] - result["deltas"] <= 2, (tally, result)
+
+
+def test_through_jupyter_server_proxy_leaving_the_page_stops_the_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Navigating away while an answer streams: the page's pagehide handler sends the same
+    stop request (keepalive), so the model stops even though the proxy reads on."""
+    result, tally = _stop_through_the_proxy(tmp_path, monkeypatch, request=None)
+    assert result["answerId"] and result["deltas"] >= 5
+    assert tally["client_left"] and tally["generated"] < 133, (tally, result)
 
 
 def test_the_lesson_runs_in_jupyterlab_and_its_page_opens_through_the_lab(tmp_path: Path) -> None:
