@@ -188,8 +188,8 @@ def sync_client_in_async_def(upstream: Upstream) -> FastAPI:
     ],
 )
 def test_ten_users_do_not_wait_for_each_other(build: Callable[[Upstream], FastAPI]) -> None:
-    # 20 tokens/s: each haiku answer lasts about a second, so "no answer ended before another user's first
-    # token" keeps a margin of a second, not 0.19 s, when other processes load the machine.
+    # 20 tokens/s: each haiku answer lasts about a second, so "no answer ended before
+    # another user's first token" keeps a margin of a second, not 0.19 s, under load.
     with LocalServer(ttft=MODEL_TTFT, tokens_per_second=20, jitter=0) as slow_start:
         upstream = Upstream(slow_start.base_url, "kit-sim-1", "unused")
         with RelayServer(build(upstream)) as relay:
